@@ -1,0 +1,68 @@
+"""Reads of compute objects, always scoped to the caller's tenancy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from compute.models import ServiceOffering, VirtualMachine
+from portal.authz import authorize, scope
+from portal.lookup import get_by_uuid
+
+VM_RELATED = ("zone", "host", "service_offering", "template", "account", "domain", "user")
+
+
+@dataclass(frozen=True)
+class VmFilters:
+    id: str | None = None
+    name: str | None = None
+    state: str | None = None
+    zone_id: str | None = None
+    keyword: str | None = None
+    include_destroyed: bool = False
+
+
+def vm_list(*, caller: User, filters: VmFilters | None = None) -> QuerySet[VirtualMachine]:
+    authorize(caller, "vm.list")
+    filters = filters or VmFilters()
+    vms = scope(caller, VirtualMachine.objects.select_related(*VM_RELATED)).filter(removed__isnull=True)
+    if filters.id:
+        vms = vms.filter(uuid=filters.id)
+    if filters.name:
+        vms = vms.filter(name=filters.name)
+    if filters.state:
+        vms = vms.filter(state__iexact=filters.state)
+    elif not filters.include_destroyed and not filters.id:
+        vms = vms.exclude(state__in=["Destroyed", "Expunging"])
+    if filters.zone_id:
+        vms = vms.filter(zone__uuid=filters.zone_id)
+    if filters.keyword:
+        vms = vms.filter(Q(name__icontains=filters.keyword) | Q(display_name__icontains=filters.keyword))
+    return vms
+
+
+def vm_get(*, caller: User, vm_id: str) -> VirtualMachine:
+    authorize(caller, "vm.view")
+    vms = scope(caller, VirtualMachine.objects.select_related(*VM_RELATED)).filter(removed__isnull=True)
+    return get_by_uuid(vms, vm_id, _("a virtual machine"))
+
+
+def offering_get(*, caller: User, offering_id: str) -> ServiceOffering:
+    return get_by_uuid(offering_list(caller=caller), offering_id, _("a service offering"))
+
+
+def offering_list(*, caller: User) -> QuerySet[ServiceOffering]:
+    authorize(caller, "offering.list")
+    offerings = ServiceOffering.objects.filter(removed__isnull=True)
+    if caller.account_id and not caller.is_superuser:
+        domain_path = caller.account.domain.path
+        offerings = offerings.filter(Q(domain__isnull=True) | Q(domain__path__in=_ancestor_paths(domain_path)))
+    return offerings
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    parts = [p for p in path.split("/") if p]
+    return ["/".join(parts[: i + 1]) + "/" for i in range(len(parts))]

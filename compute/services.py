@@ -1,0 +1,213 @@
+"""Writes on virtual machines. Door code (UI, REST, CloudStack API) calls these and nothing deeper.
+
+Request-side functions (vm_deploy, vm_start, ...) authorize, validate, apply the first state transition
+and submit a job, all in one transaction: if anything is refused, nothing changed. Worker-side functions
+(vm_record_*) are called by compute.tasks with what the host reported.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import Account, User
+from compute.models import ServiceOffering, VirtualMachine
+from compute.states import VM_STATE_MACHINE, VmEvent, VmState
+from infrastructure.models import AllocationState, Zone
+from infrastructure.placement import host_release, host_reserve
+from portal.authz import Role, authorize, role_of
+from portal.errors import InvalidParameter, InvalidState
+from portal.events import event_emit
+from portal.jobs import DEFAULT_QUEUE, job_submit
+from portal.models import AsyncJob
+from storage.models import Template, Volume
+
+HOSTNAME_RE = re.compile(r"^[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
+JOB_MODULE = "compute.tasks"
+
+
+def _validate_name(name: str) -> None:
+    if not HOSTNAME_RE.match(name):
+        raise InvalidParameter(
+            _("Invalid name %(name)s: use 1-63 letters, digits and hyphens, starting with a letter and not "
+              "ending with a hyphen.") % {"name": name}
+        )
+
+
+@transaction.atomic
+def vm_deploy(
+    *,
+    caller: User,
+    zone: Zone,
+    service_offering: ServiceOffering,
+    template: Template,
+    name: str | None = None,
+    display_name: str = "",
+    start_vm: bool = True,
+    account: Account | None = None,
+) -> tuple[VirtualMachine, AsyncJob]:
+    """Create a VM and its ROOT volume; with start_vm, reserve a host and start it there."""
+    authorize(caller, "vm.deploy")
+    owner = account or caller.account
+    if owner is None:
+        raise InvalidParameter(_("The VM needs an owning account."))
+    if owner != caller.account:
+        authorize(caller, "vm.deploy", _OwnerProbe(owner))
+    if zone.allocation_state != AllocationState.ENABLED and role_of(caller) is not Role.ROOT_ADMIN:
+        raise InvalidParameter(_("Zone %(zone)s is disabled.") % {"zone": zone.name})
+    if template.zone_id not in (None, zone.pk):
+        raise InvalidParameter(_("Template %(t)s is not available in zone %(z)s.") % {"t": template.name,
+                                                                                     "z": zone.name})
+    if name:
+        _validate_name(name)
+    if display_name and len(display_name) > 255:
+        raise InvalidParameter(_("The display name is longer than 255 characters."))
+
+    vm = VirtualMachine.objects.create(
+        name=name or "pending", display_name=display_name or name or "", state=VmState.STOPPED, zone=zone,
+        service_offering=service_offering, template=template, account=owner, domain_id=owner.domain_id,
+        user=caller,
+    )
+    updates = {"instance_name": f"i-{owner.pk}-{vm.pk}-VM"}
+    if not name:
+        updates["name"] = updates["display_name"] = f"VM-{vm.uuid}"
+    VirtualMachine.objects.filter(pk=vm.pk).update(**updates)
+    for field, value in updates.items():
+        setattr(vm, field, value)
+    Volume.objects.create(
+        name=f"ROOT-{vm.pk}", volume_type=Volume.Type.ROOT, state=Volume.State.ALLOCATED,
+        size=service_offering.root_disk_size or template.size, zone=zone, virtual_machine=vm,
+        template=template, account=owner, domain_id=owner.domain_id,
+    )
+    event_emit(type="VM.CREATE", description=_("Created VM %(name)s") % {"name": vm.name}, account=owner,
+               user=caller, resource=vm)
+
+    if not start_vm:
+        job = job_submit(caller=caller, account=owner, cmd="deployVirtualMachine",
+                         handler=f"{JOB_MODULE}.run_vm_allocate", instance=vm, queue=DEFAULT_QUEUE,
+                         event_type="VM.CREATE", description=_("Deploying VM %(name)s") % {"name": vm.name})
+        return vm, job
+    host = host_reserve(zone=zone, cpu_mhz=vm.cpu_mhz, memory_bytes=vm.memory_bytes)
+    VM_STATE_MACHINE.transit(vm, VmEvent.START_REQUESTED, host=host, last_host=host)
+    job = job_submit(caller=caller, account=owner, cmd="deployVirtualMachine",
+                     handler=f"{JOB_MODULE}.run_vm_start", instance=vm, queue=host.queue,
+                     params={"deploy": True}, event_type="VM.CREATE",
+                     description=_("Deploying VM %(name)s") % {"name": vm.name})
+    return vm, job
+
+
+class _OwnerProbe:
+    """Lets authorize() check a caller's reach over an account before any row of it exists."""
+
+    def __init__(self, account: Account) -> None:
+        self.account_id, self.domain = account.pk, account.domain
+
+
+def _locked(vm: VirtualMachine) -> VirtualMachine:
+    """Re-read the VM inside the transaction so checks see the current state, not the caller's copy."""
+    return VirtualMachine.objects.select_related("service_offering", "host", "last_host", "zone",
+                                                 "account").get(pk=vm.pk)
+
+
+@transaction.atomic
+def vm_start(*, caller: User, vm: VirtualMachine) -> AsyncJob:
+    authorize(caller, "vm.start", vm)
+    vm = _locked(vm)
+    VM_STATE_MACHINE.check(vm, VmEvent.START_REQUESTED)
+    # Until shared primary storage exists, a VM's root volume lives on the host it last ran on.
+    host = host_reserve(zone=vm.zone, cpu_mhz=vm.cpu_mhz, memory_bytes=vm.memory_bytes, only=vm.last_host)
+    VM_STATE_MACHINE.transit(vm, VmEvent.START_REQUESTED, host=host, last_host=host)
+    return job_submit(caller=caller, account=vm.account, cmd="startVirtualMachine",
+                      handler=f"{JOB_MODULE}.run_vm_start", instance=vm, queue=host.queue,
+                      event_type="VM.START", description=_("Starting VM %(name)s") % {"name": vm.name})
+
+
+@transaction.atomic
+def vm_stop(*, caller: User, vm: VirtualMachine, forced: bool = False) -> AsyncJob:
+    authorize(caller, "vm.stop", vm)
+    vm = _locked(vm)
+    VM_STATE_MACHINE.transit(vm, VmEvent.STOP_REQUESTED)
+    return job_submit(caller=caller, account=vm.account, cmd="stopVirtualMachine",
+                      handler=f"{JOB_MODULE}.run_vm_stop", instance=vm, queue=vm.host.queue,
+                      params={"forced": bool(forced)}, event_type="VM.STOP",
+                      description=_("Stopping VM %(name)s") % {"name": vm.name})
+
+
+@transaction.atomic
+def vm_reboot(*, caller: User, vm: VirtualMachine) -> AsyncJob:
+    authorize(caller, "vm.reboot", vm)
+    vm = _locked(vm)
+    VM_STATE_MACHINE.check(vm, VmEvent.REBOOT_REQUESTED)
+    return job_submit(caller=caller, account=vm.account, cmd="rebootVirtualMachine",
+                      handler=f"{JOB_MODULE}.run_vm_reboot", instance=vm, queue=vm.host.queue,
+                      event_type="VM.REBOOT", description=_("Rebooting VM %(name)s") % {"name": vm.name})
+
+
+@transaction.atomic
+def vm_destroy(*, caller: User, vm: VirtualMachine) -> AsyncJob:
+    """A running VM is stopped (forced) first; the VM is Destroyed once its domain is gone from the host."""
+    authorize(caller, "vm.destroy", vm)
+    vm = _locked(vm)
+    if vm.state == VmState.RUNNING:
+        VM_STATE_MACHINE.transit(vm, VmEvent.STOP_REQUESTED)
+    else:
+        VM_STATE_MACHINE.transit(vm, VmEvent.DESTROY_REQUESTED)
+    target = vm.host or vm.last_host
+    return job_submit(caller=caller, account=vm.account, cmd="destroyVirtualMachine",
+                      handler=f"{JOB_MODULE}.run_vm_destroy", instance=vm,
+                      queue=target.queue if target else DEFAULT_QUEUE,
+                      event_type="VM.DESTROY", description=_("Destroying VM %(name)s") % {"name": vm.name})
+
+
+# --- worker side: what the host reported --------------------------------------------------------------
+
+@transaction.atomic
+def vm_record_running(*, vm: VirtualMachine, vnc_port: int | None) -> None:
+    VM_STATE_MACHINE.transit(vm, VmEvent.OPERATION_SUCCEEDED, vnc_port=vnc_port)
+    event_emit(type="VM.START", description=_("VM %(name)s is running on %(host)s") % {
+        "name": vm.name, "host": vm.host.name}, account=vm.account, resource=vm)
+
+
+@transaction.atomic
+def vm_record_start_failed(*, vm: VirtualMachine, reason: str, first_deploy: bool) -> None:
+    host = vm.host
+    event = VmEvent.CREATION_FAILED if first_deploy else VmEvent.OPERATION_FAILED
+    VM_STATE_MACHINE.transit(vm, event, host=None, vnc_port=None)
+    if host is not None:
+        host_release(host=host, cpu_mhz=vm.cpu_mhz, memory_bytes=vm.memory_bytes)
+    event_emit(type="VM.START", description=_("VM %(name)s failed to start: %(reason)s") % {
+        "name": vm.name, "reason": reason}, account=vm.account, level="ERROR", resource=vm)
+
+
+@transaction.atomic
+def vm_record_stopped(*, vm: VirtualMachine, event: str = VmEvent.OPERATION_SUCCEEDED) -> None:
+    host = vm.host
+    VM_STATE_MACHINE.transit(vm, event, host=None, vnc_port=None)
+    if host is not None:
+        host_release(host=host, cpu_mhz=vm.cpu_mhz, memory_bytes=vm.memory_bytes)
+
+
+@transaction.atomic
+def vm_record_stop_failed(*, vm: VirtualMachine, reason: str) -> None:
+    VM_STATE_MACHINE.transit(vm, VmEvent.OPERATION_FAILED)
+    event_emit(type="VM.STOP", description=_("VM %(name)s failed to stop: %(reason)s") % {
+        "name": vm.name, "reason": reason}, account=vm.account, level="ERROR", resource=vm)
+
+
+@transaction.atomic
+def vm_record_destroyed(*, vm: VirtualMachine) -> None:
+    if vm.state == VmState.STOPPING:
+        vm_record_stopped(vm=vm)
+    if vm.state != VmState.DESTROYED:
+        VM_STATE_MACHINE.transit(vm, VmEvent.DESTROY_REQUESTED)
+    event_emit(type="VM.DESTROY", description=_("VM %(name)s destroyed") % {"name": vm.name},
+               account=vm.account, resource=vm)
+
+
+def ensure_state(vm: VirtualMachine, *states: str) -> None:
+    """Guard for worker-side code acting on a job whose VM was changed meanwhile."""
+    if vm.state not in states:
+        raise InvalidState(_("VM %(name)s is %(state)s, expected %(expected)s.") % {
+            "name": vm.name, "state": vm.state, "expected": "/".join(states)})

@@ -1,0 +1,143 @@
+"""VM job handlers and agent reconciliation. They run in the worker that consumes the VM's host queue:
+load the rows, call the hypervisor driver, and record the outcome through compute.services."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from compute import services
+from compute.models import VirtualMachine
+from compute.specs import domain_spec
+from compute.states import VmEvent, VmState
+from infrastructure import hypervisor as hv
+from infrastructure.models import Host
+from portal.errors import OperationFailed
+from portal.jobs import JobOutcome, job_progress
+from portal.models import AsyncJob
+from storage import services as storage_services
+from storage.models import Volume
+
+logger = logging.getLogger(__name__)
+
+
+def _load(job: AsyncJob) -> VirtualMachine:
+    return VirtualMachine.objects.select_related(
+        "host", "last_host", "service_offering", "template", "account", "zone").get(uuid=job.instance_id)
+
+
+def _prepare_volumes(vm: VirtualMachine) -> list[Volume]:
+    """Create the VM's volumes on its host if they do not exist yet (first start after deploy)."""
+    host = vm.host
+    volumes = list(vm.volumes.filter(removed__isnull=True).select_related("template"))
+    for volume in volumes:
+        if volume.state == Volume.State.READY:
+            continue
+        storage_services.volume_record_creating(volume=volume)
+        try:
+            hv.ensure_dir_pool(host.url, host.local_pool_name, host.storage_path)
+            backing = volume.template.local_path if volume.template and not host.is_simulator else None
+            path = hv.create_volume(host.url, host.local_pool_name, volume.file_name, volume.size,
+                                    backing_path=backing)
+        except hv.HypervisorError:
+            storage_services.volume_record_create_failed(volume=volume)
+            raise
+        storage_services.volume_record_created(volume=volume, host=host, pool_name=host.local_pool_name,
+                                               path=path)
+    return volumes
+
+
+def _boot(vm: VirtualMachine) -> int | None:
+    volumes = _prepare_volumes(vm)
+    hv.define_domain(vm.host.url, domain_spec(vm, volumes))
+    hv.start_domain(vm.host.url, vm.instance_name)
+    return hv.vnc_port(vm.host.url, vm.instance_name)
+
+
+def run_vm_start(job: AsyncJob) -> JobOutcome:
+    vm = _load(job)
+    services.ensure_state(vm, VmState.STARTING)
+    job_progress(job, 10)
+    try:
+        vnc = _boot(vm)
+    except hv.HypervisorError as exc:
+        services.vm_record_start_failed(vm=vm, reason=str(exc), first_deploy=bool(job.params.get("deploy")))
+        raise OperationFailed(_("Unable to start VM %(name)s on %(host)s: %(error)s") % {
+            "name": vm.name, "host": vm.host.name if vm.host else "?", "error": exc}) from exc
+    job_progress(job, 90)
+    services.vm_record_running(vm=vm, vnc_port=vnc)
+    return JobOutcome.of(vm)
+
+
+def run_vm_allocate(job: AsyncJob) -> JobOutcome:
+    """deployVirtualMachine with startvm=false: the rows exist, nothing is created on a host yet."""
+    return JobOutcome.of(_load(job))
+
+
+def run_vm_stop(job: AsyncJob) -> JobOutcome:
+    vm = _load(job)
+    services.ensure_state(vm, VmState.STOPPING)
+    timeout = 0.0 if job.params.get("forced") else settings.CIRROSTACK_VM_STOP_TIMEOUT
+    try:
+        hv.shutdown_domain(vm.host.url, vm.instance_name, timeout=timeout)
+    except hv.DomainNotFound:
+        logger.warning("VM %s was already gone from host %s", vm.instance_name, vm.host.name)
+    except hv.HypervisorError as exc:
+        services.vm_record_stop_failed(vm=vm, reason=str(exc))
+        raise OperationFailed(_("Unable to stop VM %(name)s: %(error)s") % {"name": vm.name, "error": exc}) from exc
+    services.vm_record_stopped(vm=vm)
+    return JobOutcome.of(vm)
+
+
+def run_vm_reboot(job: AsyncJob) -> JobOutcome:
+    vm = _load(job)
+    services.ensure_state(vm, VmState.RUNNING)
+    try:
+        hv.reboot_domain(vm.host.url, vm.instance_name)
+    except hv.HypervisorError as exc:
+        raise OperationFailed(_("Unable to reboot VM %(name)s: %(error)s") % {"name": vm.name, "error": exc}) from exc
+    return JobOutcome.of(vm)
+
+
+def run_vm_destroy(job: AsyncJob) -> JobOutcome:
+    vm = _load(job)
+    services.ensure_state(vm, VmState.STOPPING, VmState.DESTROYED)
+    host = vm.host or vm.last_host
+    try:
+        if host is not None:
+            hv.destroy_domain(host.url, vm.instance_name)
+            hv.undefine_domain(host.url, vm.instance_name)
+    except hv.HypervisorError as exc:
+        if vm.state == VmState.STOPPING:
+            services.vm_record_stop_failed(vm=vm, reason=str(exc))
+        raise OperationFailed(_("Unable to destroy VM %(name)s: %(error)s") % {"name": vm.name, "error": exc}) from exc
+    services.vm_record_destroyed(vm=vm)
+    return JobOutcome.of(vm)
+
+
+def reconcile_host_vms(host: Host) -> None:
+    """Make the portal and the host agree after the agent (re)connects.
+
+    A simulator host (libvirt's test driver) forgets everything when its worker restarts, so the agent
+    recreates the VMs the portal knows as running there: that is what lets the embedded demo keep its VMs
+    across restarts. On a real host, a VM the portal thinks is running but the host does not run was powered
+    off behind the portal's back, and is recorded as Stopped.
+    """
+    domains = hv.list_domains(host.url)
+    vms = VirtualMachine.objects.select_related("host", "service_offering", "account", "template").filter(
+        host=host, state=VmState.RUNNING)
+    for vm in vms:
+        state = domains.get(vm.instance_name, hv.DomainState.MISSING)
+        if state == hv.DomainState.RUNNING:
+            continue
+        if host.is_simulator:
+            logger.info("restoring VM %s on simulator host %s", vm.instance_name, host.name)
+            volumes = list(vm.volumes.filter(removed__isnull=True))
+            hv.define_domain(host.url, domain_spec(vm, volumes))
+            hv.start_domain(host.url, vm.instance_name)
+            VirtualMachine.objects.filter(pk=vm.pk).update(vnc_port=hv.vnc_port(host.url, vm.instance_name))
+        else:
+            logger.warning("VM %s is %s on host %s: recording it as stopped", vm.instance_name, state, host.name)
+            services.vm_record_stopped(vm=vm, event=VmEvent.POWERED_OFF_ON_HOST)

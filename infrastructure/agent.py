@@ -1,0 +1,85 @@
+"""The host agent: a Celery worker that consumes the queues of the hosts it serves.
+
+In the embedded default one worker serves every host (and picks up hosts added later); in production one
+worker runs per host with `manage.py agent --host <id>`. Only agent processes may open hypervisor
+connections: the web process never does.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from celery.signals import worker_ready, worker_shutting_down
+from django.db import close_old_connections
+
+from infrastructure import hypervisor as hv
+from infrastructure.models import Host
+from portal.celery import app
+from portal.jobs import DEFAULT_QUEUE
+
+logger = logging.getLogger(__name__)
+
+HOST_POLL_SECONDS = 5.0
+
+
+class Agent:
+    def __init__(self, *, host_ids: list[int] | None, default_queue: bool, concurrency: int,
+                 loglevel: str = "INFO") -> None:
+        self.host_ids = host_ids  # None: every host, including ones added later
+        self.default_queue = default_queue
+        self.concurrency = concurrency
+        self.loglevel = loglevel
+        self.hostname = ""
+        self.served: set[int] = set()
+        self._stop = threading.Event()
+
+    def hosts(self) -> list[Host]:
+        hosts = Host.objects.all()
+        if self.host_ids is not None:
+            hosts = hosts.filter(pk__in=self.host_ids)
+        return list(hosts.order_by("pk"))
+
+    def queues(self) -> list[str]:
+        queues = [DEFAULT_QUEUE] if self.default_queue else []
+        return queues + [host.queue for host in self.hosts()]
+
+    def run(self) -> None:
+        from infrastructure.tasks import host_sync
+
+        hv.allow_connections(True)
+        hosts = self.hosts()
+        self.served = {host.pk for host in hosts}
+        # Reconcile before consuming anything, so no queued job acts on a host the agent has not seen yet.
+        for host in hosts:
+            host_sync(host.pk)
+        worker_ready.connect(self._on_ready, weak=False)
+        worker_shutting_down.connect(lambda **_: self._stop.set(), weak=False)
+        queues = self.queues()
+        if not queues:
+            raise SystemExit("agent: nothing to serve (no default queue and no matching hosts)")
+        app.worker_main([
+            "worker", "-Q", ",".join(queues), "--pool=threads", f"--concurrency={self.concurrency}",
+            f"--loglevel={self.loglevel}", "--without-gossip", "--without-mingle",
+        ])
+
+    def _on_ready(self, sender: object = None, **_: object) -> None:
+        self.hostname = getattr(sender, "hostname", "") or ""
+        if self.host_ids is None:
+            threading.Thread(target=self._watch_new_hosts, name="agent-host-watch", daemon=True).start()
+
+    def _sync(self, host_id: int) -> None:
+        from infrastructure.tasks import host_sync
+
+        host_sync.apply_async(args=[host_id], queue=f"host.{host_id}")
+
+    def _watch_new_hosts(self) -> None:
+        """Hosts registered while the agent runs get their queue consumed without a restart."""
+        while not self._stop.wait(HOST_POLL_SECONDS):
+            close_old_connections()
+            new = {host.pk for host in self.hosts()} - self.served
+            for host_id in sorted(new):
+                logger.info("agent: now serving host %s", host_id)
+                app.control.add_consumer(f"host.{host_id}", destination=[self.hostname], reply=False)
+                self.served.add(host_id)
+                self._sync(host_id)

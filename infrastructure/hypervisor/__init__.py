@@ -1,0 +1,88 @@
+"""The only door between Cirrostack and the hypervisors.
+
+This is the one package allowed to ``import libvirt``, and it deliberately does not import
+Django. The boundary exists because:
+
+* libvirt objects keep their connection alive, cannot be pickled and raise libvirt's own
+  exception type; keeping them inside this package means the rest of the code (models, views,
+  API, Celery tasks) only handles plain dataclasses, enums, dicts and strings.
+* connection management (pooling, keepalive, reconnect, one retry) lives in exactly one place
+  instead of being reimplemented, slightly differently, at every call site.
+* the web process must never open a hypervisor connection: ``get_connection`` refuses unless
+  the process opted in with ``allow_connections(True)`` (Celery workers, tests) or
+  ``CIRROSTACK_HYPERVISOR_CONNECTIONS=1``. Views enqueue tasks instead.
+* without Django the package can be tested against libvirt's ``test:///default`` driver in
+  milliseconds and reused by any worker process.
+
+Every function takes a libvirt URI first; every libvirt failure surfaces as a subclass of
+:class:`HypervisorError` carrying libvirt's code and message.
+"""
+
+from .connection import allow_connections, close_all, connections_allowed, get_connection
+from .errors import (
+    ConnectionFailed,
+    ConnectionsNotAllowed,
+    DomainNotFound,
+    HypervisorError,
+    PoolNotFound,
+    VolumeNotFound,
+)
+from .operations import (
+    DomainState,
+    HostFacts,
+    create_volume,
+    define_domain,
+    delete_volume,
+    destroy_domain,
+    domain_state,
+    domain_stats,
+    domain_xml,
+    ensure_dir_pool,
+    host_facts,
+    list_domains,
+    ping,
+    pool_refresh,
+    reboot_domain,
+    shutdown_domain,
+    start_domain,
+    undefine_domain,
+    vnc_port,
+)
+from .xml import DiskSpec, DomainSpec, build_dir_pool_xml, build_domain_xml, build_volume_xml
+
+__all__ = [
+    "ConnectionFailed",
+    "ConnectionsNotAllowed",
+    "DiskSpec",
+    "DomainNotFound",
+    "DomainSpec",
+    "DomainState",
+    "HostFacts",
+    "HypervisorError",
+    "PoolNotFound",
+    "VolumeNotFound",
+    "allow_connections",
+    "build_dir_pool_xml",
+    "build_domain_xml",
+    "build_volume_xml",
+    "close_all",
+    "connections_allowed",
+    "create_volume",
+    "define_domain",
+    "delete_volume",
+    "destroy_domain",
+    "domain_state",
+    "domain_stats",
+    "domain_xml",
+    "ensure_dir_pool",
+    "get_connection",
+    "host_facts",
+    "list_domains",
+    "ping",
+    "pool_refresh",
+    "reboot_domain",
+    "shutdown_domain",
+    "start_domain",
+    "undefine_domain",
+    "vnc_port",
+]

@@ -1,0 +1,261 @@
+"""libvirt XML documents built from plain dataclasses.
+
+Instance names, image paths and metadata come from users. Building the documents with
+ElementTree (never by formatting strings) means a name such as ``x'/><disk ...`` stays a
+name instead of becoming a device. ElementTree escapes markup but does not reject characters
+that XML 1.0 forbids, nor check element names, so those are validated here.
+
+The domain shape names no emulator binary and no PCI addresses: libvirt fills those in from
+the host's capabilities, so one definition works on any host of the same domain type. The same
+shape is accepted by libvirt's test driver (``domain_type="test"``), which is what lets the unit
+tests define and start exactly the XML production uses.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid as uuid_module
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+
+METADATA_NAMESPACE = "https://cirrostack.org/xmlns/domain/1"
+METADATA_PREFIX = "cirrostack"
+
+DOMAIN_TYPES = frozenset({"qemu", "kvm", "test"})
+DISK_DEVICES = frozenset({"disk", "cdrom"})
+
+# Characters XML 1.0 cannot carry at all (even escaped); ElementTree would emit them verbatim
+# and libvirt would reject, or worse misparse, the document.
+_XML_FORBIDDEN = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Metadata keys become element names, which ElementTree does not validate.
+_NCNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+
+
+def _check_text(value: str, what: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a str, not {type(value).__name__}")
+    if _XML_FORBIDDEN.search(value):
+        raise ValueError(f"{what} contains characters that cannot appear in XML: {value!r}")
+    return value
+
+
+def _check_nonempty(value: str, what: str) -> str:
+    _check_text(value, what)
+    if not value:
+        raise ValueError(f"{what} must not be empty")
+    return value
+
+
+def _check_positive_int(value: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class DiskSpec:
+    """One file-backed disk; the caller decides paths and targets so they match its volume records."""
+
+    path: str
+    format: str = "qcow2"
+    target: str = "vda"
+    bus: str = "virtio"
+    device: str = "disk"  # or "cdrom"
+    readonly: bool = False
+
+    def __post_init__(self) -> None:
+        _check_nonempty(self.path, "disk path")
+        _check_nonempty(self.format, "disk format")
+        _check_nonempty(self.target, "disk target")
+        _check_nonempty(self.bus, "disk bus")
+        if self.device not in DISK_DEVICES:
+            raise ValueError(f"disk device must be one of {sorted(DISK_DEVICES)}, got {self.device!r}")
+
+
+@dataclass(frozen=True)
+class DomainSpec:
+    """Everything the portal decides about a VM, as plain data that a Celery task can carry.
+
+    The XML is derived from it on the worker, so the definition always matches the current
+    builder instead of whatever XML was stored when the instance was created.
+    """
+
+    name: str
+    uuid: str
+    domain_type: str  # "qemu" | "kvm" | "test"
+    vcpus: int
+    memory_mib: int
+    disks: tuple[DiskSpec, ...] = ()
+    machine: str = "pc"
+    arch: str = "x86_64"
+    serial_log_path: str | None = None
+    vnc_listen: str | None = "127.0.0.1"  # None = no graphics
+    vnc_password: str | None = None
+    cpu_shares: int | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Validate at construction so a bad spec fails in the code that built it, not later
+        # inside a Celery task on another machine.
+        _check_nonempty(self.name, "domain name")
+        try:
+            uuid_module.UUID(self.uuid)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ValueError(f"domain uuid is not a UUID: {self.uuid!r}") from exc
+        if self.domain_type not in DOMAIN_TYPES:
+            raise ValueError(f"domain_type must be one of {sorted(DOMAIN_TYPES)}, got {self.domain_type!r}")
+        _check_positive_int(self.vcpus, "vcpus")
+        _check_positive_int(self.memory_mib, "memory_mib")
+        if self.cpu_shares is not None:
+            _check_positive_int(self.cpu_shares, "cpu_shares")
+        _check_nonempty(self.machine, "machine")
+        _check_nonempty(self.arch, "arch")
+        for value, what in (
+            (self.serial_log_path, "serial_log_path"),
+            (self.vnc_listen, "vnc_listen"),
+            (self.vnc_password, "vnc_password"),
+        ):
+            if value is not None:
+                _check_nonempty(value, what)
+        disks = tuple(self.disks)
+        if not all(isinstance(disk, DiskSpec) for disk in disks):
+            raise TypeError("disks must be DiskSpec instances")
+        targets = [disk.target for disk in disks]
+        if len(set(targets)) != len(targets):
+            raise ValueError(f"disk targets must be unique, got {targets}")
+        object.__setattr__(self, "disks", disks)
+        for key, value in self.metadata.items():
+            if not isinstance(key, str) or not _NCNAME.fullmatch(key):
+                raise ValueError(f"metadata key {key!r} is not a valid XML element name")
+            _check_text(value, f"metadata value for {key!r}")
+
+    @property
+    def has_cdrom(self) -> bool:
+        return any(disk.device == "cdrom" for disk in self.disks)
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrib: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, {key: _check_text(value, tag) for key, value in attrib.items()})
+    if text is not None:
+        element.text = _check_text(text, tag)
+    return element
+
+
+def _serialize(root: ET.Element) -> str:
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode")
+
+
+def build_domain_xml(spec: DomainSpec) -> str:
+    """Persistent domain definition for ``virConnect.defineXML``."""
+    root = ET.Element("domain", type=spec.domain_type)
+    _sub(root, "name", spec.name)
+    _sub(root, "uuid", str(uuid_module.UUID(spec.uuid)))
+    if spec.metadata:
+        metadata = _sub(root, "metadata")
+        # The namespace is declared on the element itself, not on <domain>: libvirt copies the
+        # metadata subtree on its own and keeps only declarations found inside it.
+        instance = ET.SubElement(
+            metadata, f"{METADATA_PREFIX}:instance", {f"xmlns:{METADATA_PREFIX}": METADATA_NAMESPACE}
+        )
+        for key, value in spec.metadata.items():
+            _sub(instance, f"{METADATA_PREFIX}:{key}", value)
+    _sub(root, "memory", str(spec.memory_mib), unit="MiB")
+    _sub(root, "currentMemory", str(spec.memory_mib), unit="MiB")
+    _sub(root, "vcpu", str(spec.vcpus), placement="static")
+    if spec.cpu_shares is not None:
+        cputune = _sub(root, "cputune")
+        _sub(cputune, "shares", str(spec.cpu_shares))
+
+    os_element = _sub(root, "os")
+    _sub(os_element, "type", "hvm", arch=spec.arch, machine=spec.machine)
+    if spec.has_cdrom:
+        # Installing from an ISO: the empty disk must not win, and once the OS is on the disk
+        # the firmware falls through to it as soon as the CD is ejected.
+        _sub(os_element, "boot", dev="cdrom")
+    _sub(os_element, "boot", dev="hd")
+
+    features = _sub(root, "features")
+    _sub(features, "acpi")  # without it the guest never sees the ACPI power button
+    _sub(features, "apic")
+    _sub(root, "clock", offset="utc")
+    _sub(root, "on_poweroff", "destroy")
+    _sub(root, "on_reboot", "restart")
+    _sub(root, "on_crash", "destroy")
+
+    devices = _sub(root, "devices")
+    for disk in spec.disks:
+        _add_disk(devices, disk)
+    if spec.serial_log_path is not None:
+        # A pty serial console whose output libvirt's log daemon also appends to a file, so
+        # the boot log survives restarts and can be shown without attaching to the console.
+        serial = _sub(devices, "serial", type="pty")
+        _sub(serial, "log", file=spec.serial_log_path, append="on")
+        _sub(serial, "target", port="0")
+        console = _sub(devices, "console", type="pty")
+        _sub(console, "target", type="serial", port="0")
+    if spec.vnc_listen is not None:
+        attrib = {"port": "-1", "autoport": "yes", "listen": spec.vnc_listen}
+        if spec.vnc_password is not None:
+            attrib["passwd"] = spec.vnc_password
+        graphics = _sub(devices, "graphics", type="vnc", **attrib)
+        _sub(graphics, "listen", type="address", address=spec.vnc_listen)
+    video = _sub(devices, "video")
+    _sub(video, "model", type="vga")
+    # No balloon: the portal never resizes guest memory at run time, so the device would only
+    # add a guest-driver dependency and let the guest's visible memory drift from the offering.
+    _sub(devices, "memballoon", model="none")
+    return _serialize(root)
+
+
+def _add_disk(devices: ET.Element, disk: DiskSpec) -> None:
+    element = _sub(devices, "disk", type="file", device=disk.device)
+    _sub(element, "driver", name="qemu", type=disk.format)
+    _sub(element, "source", file=disk.path)
+    _sub(element, "target", dev=disk.target, bus=disk.bus)
+    if disk.readonly or disk.device == "cdrom":
+        _sub(element, "readonly")
+
+
+def build_dir_pool_xml(name: str, path: str) -> str:
+    """Directory-backed storage pool: images are plain files under ``path``."""
+    _check_nonempty(name, "pool name")
+    _check_nonempty(path, "pool path")
+    root = ET.Element("pool", type="dir")
+    _sub(root, "name", name)
+    target = _sub(root, "target")
+    _sub(target, "path", path)
+    return _serialize(root)
+
+
+def build_volume_xml(
+    name: str,
+    capacity_bytes: int,
+    fmt: str = "qcow2",
+    backing_path: str | None = None,
+    backing_format: str = "qcow2",
+) -> str:
+    """Volume for ``virStoragePool.createXML``; with ``backing_path`` a copy-on-write overlay.
+
+    Allocation is 0 so images are sparse: a new root disk costs nothing until the guest writes.
+    """
+    _check_nonempty(name, "volume name")
+    _check_positive_int(capacity_bytes, "capacity_bytes")
+    _check_nonempty(fmt, "volume format")
+    root = ET.Element("volume")
+    _sub(root, "name", name)
+    _sub(root, "capacity", str(capacity_bytes), unit="bytes")
+    _sub(root, "allocation", "0", unit="bytes")
+    target = _sub(root, "target")
+    _sub(target, "format", type=fmt)
+    if fmt == "qcow2":
+        # libvirt still defaults to the 2012-era qcow2 v2 layout; v3 adds zero clusters and
+        # lazy refcounts, and every QEMU since 1.1 reads it.
+        _sub(target, "compat", "1.1")
+    if backing_path is not None:
+        _check_nonempty(backing_path, "backing path")
+        _check_nonempty(backing_format, "backing format")
+        backing = _sub(root, "backingStore")
+        _sub(backing, "path", backing_path)
+        _sub(backing, "format", type=backing_format)
+    return _serialize(root)

@@ -1,0 +1,134 @@
+"""The physical side: zone → pod → cluster → host. Hosts are libvirt URIs."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AllocationState(models.TextChoices):
+    ENABLED = "Enabled", _("Enabled")
+    DISABLED = "Disabled", _("Disabled")
+
+
+class Zone(models.Model):
+    class NetworkType(models.TextChoices):
+        BASIC = "Basic", _("Basic")
+        ADVANCED = "Advanced", _("Advanced")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=255, unique=True)
+    description = models.CharField(_("description"), max_length=1024, blank=True)
+    network_type = models.CharField(max_length=16, choices=NetworkType.choices, default=NetworkType.ADVANCED)
+    allocation_state = models.CharField(max_length=16, choices=AllocationState.choices,
+                                        default=AllocationState.ENABLED)
+    dns1 = models.CharField(max_length=64, blank=True)
+    internal_dns1 = models.CharField(max_length=64, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Pod(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    zone = models.ForeignKey(Zone, on_delete=models.PROTECT, related_name="pods")
+    name = models.CharField(_("name"), max_length=255)
+    gateway = models.CharField(max_length=64, blank=True)
+    netmask = models.CharField(max_length=64, blank=True)
+    allocation_state = models.CharField(max_length=16, choices=AllocationState.choices,
+                                        default=AllocationState.ENABLED)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["zone__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["zone", "name"], name="unique_pod_name_per_zone")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Cluster(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    pod = models.ForeignKey(Pod, on_delete=models.PROTECT, related_name="clusters")
+    zone = models.ForeignKey(Zone, on_delete=models.PROTECT, related_name="clusters")
+    name = models.CharField(_("name"), max_length=255)
+    hypervisor_type = models.CharField(max_length=32, default="KVM")
+    allocation_state = models.CharField(max_length=16, choices=AllocationState.choices,
+                                        default=AllocationState.ENABLED)
+    cpu_overprovisioning = models.FloatField(_("CPU overprovisioning factor"), default=1.0)
+    memory_overprovisioning = models.FloatField(_("memory overprovisioning factor"), default=1.0)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["zone__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["pod", "name"], name="unique_cluster_name_per_pod")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Host(models.Model):
+    class Status(models.TextChoices):
+        UP = "Up", _("Up")
+        CONNECTING = "Connecting", _("Connecting")
+        DISCONNECTED = "Disconnected", _("Disconnected")
+        ALERT = "Alert", _("Alert")
+        DOWN = "Down", _("Down")
+        MAINTENANCE = "Maintenance", _("Maintenance")
+
+    class DomainType(models.TextChoices):
+        # libvirt <domain type=...>: "test" for libvirt's test driver (the simulator).
+        QEMU = "qemu", _("QEMU (emulation)")
+        KVM = "kvm", _("KVM")
+        TEST = "test", _("Simulator (libvirt test driver)")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=255)
+    zone = models.ForeignKey(Zone, on_delete=models.PROTECT, related_name="hosts")
+    pod = models.ForeignKey(Pod, on_delete=models.PROTECT, related_name="hosts")
+    cluster = models.ForeignKey(Cluster, on_delete=models.PROTECT, related_name="hosts")
+    url = models.CharField(_("libvirt URI"), max_length=1024)
+    domain_type = models.CharField(max_length=8, choices=DomainType.choices, default=DomainType.QEMU)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CONNECTING)
+    resource_state = models.CharField(max_length=16, choices=AllocationState.choices,
+                                      default=AllocationState.ENABLED)
+    cpu_sockets = models.PositiveIntegerField(default=1)
+    cpu_cores = models.PositiveIntegerField(default=0)
+    cpu_speed = models.PositiveIntegerField(_("CPU speed (MHz)"), default=0)
+    memory_total = models.BigIntegerField(_("memory (bytes)"), default=0)
+    # Reserved capacity of the VMs placed here; changed only by atomic UPDATEs (infrastructure.placement).
+    cpu_allocated = models.BigIntegerField(default=0)
+    memory_allocated = models.BigIntegerField(default=0)
+    hypervisor_version = models.CharField(max_length=64, blank=True)
+    storage_path = models.CharField(_("local storage path"), max_length=1024, blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def queue(self) -> str:
+        """The Celery queue of this host's agent: all hypervisor work for the host is routed here."""
+        return f"host.{self.pk}"
+
+    @property
+    def is_simulator(self) -> bool:
+        return self.domain_type == self.DomainType.TEST
+
+    @property
+    def local_pool_name(self) -> str:
+        return f"cirrostack-local-{self.uuid.hex[:12]}"
+
+    @property
+    def cpu_total_mhz(self) -> int:
+        return self.cpu_cores * self.cpu_speed

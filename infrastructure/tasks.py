@@ -1,0 +1,54 @@
+"""Host agent work. Runs in a Celery worker consuming the host's queue; talks to libvirt only through
+infrastructure.hypervisor."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.utils.translation import gettext as _
+
+from infrastructure import hypervisor as hv
+from infrastructure import services
+from infrastructure.models import Host
+from portal.errors import ResourceUnavailable
+from portal.jobs import JobOutcome
+from portal.models import AsyncJob
+
+logger = logging.getLogger(__name__)
+
+
+def connect_host(host: Host) -> bool:
+    """Reach the host, record its facts and make sure its local storage pool exists."""
+    try:
+        facts = hv.host_facts(host.url)
+        hv.ensure_dir_pool(host.url, host.local_pool_name, host.storage_path)
+    except hv.HypervisorError as exc:
+        logger.warning("host %s (%s) unreachable: %s", host.name, host.url, exc)
+        services.host_record_unreachable(host=host, reason=str(exc))
+        return False
+    services.host_record_connected(
+        host=host, cpu_sockets=facts.cpu_sockets, cpu_cores=facts.cpu_cores, cpu_speed=facts.cpu_mhz,
+        memory_total=facts.memory_bytes, hypervisor_version=f"{facts.hypervisor_type} {facts.hypervisor_version}",
+    )
+    return True
+
+
+def run_host_connect(job: AsyncJob) -> JobOutcome:
+    host = Host.objects.get(uuid=job.instance_id)
+    if not connect_host(host):
+        raise ResourceUnavailable(_("Cannot connect to host %(name)s at %(url)s.") % {"name": host.name,
+                                                                                    "url": host.url})
+    return JobOutcome.of(host)
+
+
+@shared_task(name="cirrostack.host_sync")
+def host_sync(host_id: int) -> None:
+    """Reconnect a host and bring the portal's view of its VMs in line with what the host runs."""
+    from compute.tasks import reconcile_host_vms
+
+    host = Host.objects.filter(pk=host_id).first()
+    if host is None:
+        return
+    if connect_host(host):
+        reconcile_host_vms(host)

@@ -1,0 +1,1 @@
+"""Security groups, guest networks and public IPs arrive with the networking issue."""

@@ -1,0 +1,80 @@
+"""Cross-cutting records: asynchronous jobs (CloudStack's async job semantics) and events."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import TenantOwned
+
+
+class AsyncJob(TenantOwned):
+    class Status(models.IntegerChoices):
+        # CloudStack's jobstatus numbers, which every client polls for.
+        PENDING = 0, _("Pending")
+        SUCCEEDED = 1, _("Succeeded")
+        FAILED = 2, _("Failed")
+        CANCELLED = 3, _("Cancelled")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    cmd = models.CharField(max_length=255, help_text=_("The command that created the job."))
+    handler = models.CharField(max_length=255, help_text=_("The registered job handler that runs it."))
+    params = models.JSONField(default=dict, blank=True)
+    queue = models.CharField(max_length=255)
+    status = models.IntegerField(choices=Status.choices, default=Status.PENDING, db_index=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text=_("Percent done (jobprocstatus)."))
+    result_code = models.IntegerField(default=0)
+    result_type = models.CharField(max_length=16, default="object")
+    # Door-neutral outcome: {"object": <type>, "id": <uuid>} or {"errorcode": ..., "errortext": ...}.
+    result = models.JSONField(null=True, blank=True)
+    instance_type = models.CharField(max_length=64, blank=True)
+    instance_id = models.CharField(max_length=64, blank=True, db_index=True)
+    user = models.ForeignKey("accounts.User", null=True, on_delete=models.SET_NULL, related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True, blank=True)
+    completed = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["instance_type", "instance_id", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.cmd} {self.uuid}"
+
+    @property
+    def is_done(self) -> bool:
+        return self.status != self.Status.PENDING
+
+
+class Event(TenantOwned):
+    """An audit and activity record (CloudStack's listEvents). Jobs emit Scheduled/Started/Completed."""
+
+    class Level(models.TextChoices):
+        INFO = "INFO", "INFO"
+        WARN = "WARN", "WARN"
+        ERROR = "ERROR", "ERROR"
+
+    class State(models.TextChoices):
+        CREATED = "Created", _("Created")
+        SCHEDULED = "Scheduled", _("Scheduled")
+        STARTED = "Started", _("Started")
+        COMPLETED = "Completed", _("Completed")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    type = models.CharField(max_length=64, db_index=True)
+    level = models.CharField(max_length=8, choices=Level.choices, default=Level.INFO)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.COMPLETED)
+    description = models.TextField()
+    user = models.ForeignKey("accounts.User", null=True, on_delete=models.SET_NULL, related_name="+")
+    job = models.ForeignKey(AsyncJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    resource_type = models.CharField(max_length=64, blank=True)
+    resource_id = models.CharField(max_length=64, blank=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.state}: {self.description}"

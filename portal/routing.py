@@ -1,0 +1,3 @@
+"""WebSocket routes (job updates and consoles are added by later capabilities)."""
+
+websocket_urlpatterns: list = []
