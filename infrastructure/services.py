@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from infrastructure.models import Cluster, Host
+from infrastructure.states import HOST_STATE_MACHINE, HostEvent
 from portal.authz import authorize
 from portal.errors import InvalidParameter
 from portal.events import event_emit
@@ -48,21 +49,20 @@ def host_add(*, caller: User, cluster: Cluster, name: str, url: str, domain_type
 def host_record_connected(*, host: Host, cpu_sockets: int, cpu_cores: int, cpu_speed: int,
                           memory_total: int, hypervisor_version: str) -> None:
     """Called by the host's agent after it reached libvirt: capacity is what the host reports."""
-    was_up = host.status == Host.Status.UP
-    Host.objects.filter(pk=host.pk).update(
-        status=Host.Status.UP, cpu_sockets=cpu_sockets, cpu_cores=cpu_cores, cpu_speed=cpu_speed,
-        memory_total=memory_total, hypervisor_version=hypervisor_version, last_seen=timezone.now(),
-    )
-    host.refresh_from_db()
-    if not was_up and host.zone_id:
+    facts = {"cpu_sockets": cpu_sockets, "cpu_cores": cpu_cores, "cpu_speed": cpu_speed,
+             "memory_total": memory_total, "hypervisor_version": hypervisor_version, "last_seen": timezone.now()}
+    if HOST_STATE_MACHINE.allows(host.status, HostEvent.AGENT_CONNECTED):
+        HOST_STATE_MACHINE.transit(host, HostEvent.AGENT_CONNECTED, **facts)
         _host_event(host, "HOST.UP", _("Host %(name)s is Up") % {"name": host.name})
+    else:
+        Host.objects.filter(pk=host.pk).update(**facts)
+        for field, value in facts.items():
+            setattr(host, field, value)
 
 
 def host_record_unreachable(*, host: Host, reason: str) -> None:
-    was = host.status
-    Host.objects.filter(pk=host.pk).update(status=Host.Status.DISCONNECTED)
-    host.status = Host.Status.DISCONNECTED
-    if was != Host.Status.DISCONNECTED:
+    if HOST_STATE_MACHINE.allows(host.status, HostEvent.AGENT_UNREACHABLE):
+        HOST_STATE_MACHINE.transit(host, HostEvent.AGENT_UNREACHABLE)
         _host_event(host, "HOST.DISCONNECTED",
                     _("Host %(name)s is unreachable: %(reason)s") % {"name": host.name, "reason": reason},
                     level="ERROR")

@@ -16,6 +16,7 @@ from portal.errors import InvalidState
 class StateMachine:
     name: str
     transitions: dict[tuple[str, str], str]
+    field: str = "state"
 
     def next_state(self, current: str, event: str) -> str | None:
         return self.transitions.get((current, event))
@@ -28,11 +29,12 @@ class StateMachine:
 
     def check(self, obj: models.Model, event: str) -> str:
         """The state `event` leads to from obj's state, or InvalidState (nothing changes)."""
-        new = self.next_state(obj.state, event)
+        current = getattr(obj, self.field)
+        new = self.next_state(current, event)
         if new is None:
             raise InvalidState(
                 _("%(kind)s %(name)s is %(state)s; %(event)s is not possible in that state.")
-                % {"kind": self.name, "name": obj, "state": obj.state, "event": event}
+                % {"kind": self.name, "name": obj, "state": current, "event": event}
             )
         return new
 
@@ -42,15 +44,15 @@ class StateMachine:
         `changes` are extra fields written in the same UPDATE. The instance is updated in place.
         """
         new = self.check(obj, event)
-        old = obj.state
-        updated = type(obj).objects.filter(pk=obj.pk, state=old).update(state=new, **changes)
+        old = getattr(obj, self.field)
+        updated = type(obj).objects.filter(pk=obj.pk, **{self.field: old}).update(**{self.field: new}, **changes)
         if updated != 1:
-            obj.refresh_from_db(fields=["state"])
+            obj.refresh_from_db(fields=[self.field])
             raise InvalidState(
                 _("%(kind)s %(name)s changed state concurrently (now %(state)s); try again.")
-                % {"kind": self.name, "name": obj, "state": obj.state}
+                % {"kind": self.name, "name": obj, "state": getattr(obj, self.field)}
             )
-        obj.state = new
+        setattr(obj, self.field, new)
         for field, value in changes.items():
             setattr(obj, field, value)
         return new
