@@ -204,10 +204,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "portal.rest.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
-    ],
     "DEFAULT_SCHEMA_CLASS": "portal.rest.schema.AutoSchema",
     "EXCEPTION_HANDLER": "portal.rest.errors.exception_handler",
 }
@@ -231,6 +227,7 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["portal.rest.schema.only_rest_endpoints"],
     "ENUM_NAME_OVERRIDES": {
         "VmStateEnum": "compute.states.VmState",
+        "JobStatusEnum": "portal.api.JOB_STATUS_CHOICES",
     },
 }
 
@@ -243,6 +240,8 @@ CIRROSTACK_LOCAL_STORAGE_PATH = os.environ.get("CIRROSTACK_LOCAL_STORAGE_PATH", 
 CIRROSTACK_SERIAL_LOG_DIR = os.environ.get("CIRROSTACK_SERIAL_LOG_DIR", "/var/log/libvirt/qemu")
 # Seconds a signed CloudStack request with signatureVersion=3 may be dated into the future.
 CIRROSTACK_API_EXPIRES_MAX_AHEAD = int(os.environ.get("CIRROSTACK_API_EXPIRES_MAX_AHEAD", "86400"))
+# CloudStack's default.page.size: list commands answer at most this many items per page.
+CIRROSTACK_API_DEFAULT_PAGE_SIZE = int(os.environ.get("CIRROSTACK_API_DEFAULT_PAGE_SIZE", "500"))
 
 LOGGING = {
     "version": 1,

@@ -26,6 +26,12 @@ def _hypervisor_connections():
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    """Fixtures hash several passwords per test; PBKDF2's real cost would dominate the suite's time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _eager_celery():
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
