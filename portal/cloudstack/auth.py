@@ -1,0 +1,68 @@
+"""Who is calling the CloudStack API.
+
+Authenticators are tried in order; each returns a user, or None when the request does not use its scheme,
+and raises when the request uses its scheme wrongly. Signed requests (apiKey + signature) are the scheme
+today; the session scheme of `login` (JSESSIONID cookie plus the `sessionkey` parameter) plugs in here as
+one more authenticator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.models import Account, User
+from portal.cloudstack import signing
+from portal.errors import NotAuthenticated, PermissionDenied
+
+# The text CloudStack answers for every authentication failure, whatever the cause, so callers cannot
+# probe which keys exist.
+UNVERIFIED = gettext_lazy("unable to verify user credentials and/or request signature")
+
+Authenticator = Callable[[HttpRequest, Sequence[tuple[str, str]], dict[str, str]], "User | None"]
+
+
+def unverified() -> NotAuthenticated:
+    return NotAuthenticated(UNVERIFIED)
+
+
+def _user_for_api_key(api_key: str) -> User | None:
+    """The authentication lookup itself (like Django's ModelBackend): there is no caller to scope to yet."""
+    return User.objects.select_related("account", "account__domain").filter(api_key=api_key).first()
+
+
+def signed_request(request: HttpRequest, pairs: Sequence[tuple[str, str]], params: dict[str, str]) -> User | None:
+    """apiKey + signature, with `expires` enforced for signatureVersion=3 (and honoured when sent anyway)."""
+    api_key, signature = params.get("apikey"), params.get("signature")
+    if not api_key and not signature:
+        return None
+    if not api_key or not signature:
+        raise unverified()
+    if not signing.expires_ok(params.get("expires"), required=params.get("signatureversion") == "3",
+                              max_ahead_seconds=settings.CIRROSTACK_API_EXPIRES_MAX_AHEAD):
+        raise unverified()
+    user = _user_for_api_key(api_key)
+    if user is None or not signing.signature_matches(pairs, signature, user.secret_key):
+        raise unverified()
+    # Only a caller who proved the key learns that its user or account is disabled.
+    if not user.is_active:
+        raise PermissionDenied(_("User %(name)s is disabled.") % {"name": user.username})
+    if user.account_id and user.account.state != Account.State.ENABLED:
+        raise PermissionDenied(_("Account %(name)s is %(state)s.") % {
+            "name": user.account.name, "state": user.account.get_state_display()})
+    return user
+
+
+AUTHENTICATORS: list[Authenticator] = [signed_request]
+
+
+def authenticate(request: HttpRequest, pairs: Sequence[tuple[str, str]], params: dict[str, str]) -> User:
+    for authenticator in AUTHENTICATORS:
+        user = authenticator(request, pairs, params)
+        if user is not None:
+            return user
+    raise unverified()

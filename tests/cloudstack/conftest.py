@@ -1,0 +1,53 @@
+"""Fixtures of the CloudStack API tests: API keys for the `cloud` fixture's users and a signed caller."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from cs.client import CloudStack
+
+from accounts.services import user_keys_register
+
+ENDPOINT = "/client/api"
+
+
+def cs_sign(params: dict[str, str], api_key: str, secret: str) -> dict[str, str]:
+    """Sign exactly as the unmodified `cs` client does (its own signing code)."""
+    signed = {**params, "apiKey": api_key}
+    CloudStack(endpoint="http://testserver" + ENDPOINT, key=api_key, secret=secret)._sign(signed)
+    return signed
+
+
+@pytest.fixture
+def keys(cloud) -> dict[str, tuple[str, str]]:
+    """username -> (api_key, secret_key) for admin, alice and bob."""
+    return {user.username: user_keys_register(user=user) for user in (cloud.admin, cloud.alice, cloud.bob)}
+
+
+@pytest.fixture
+def api(client, keys) -> Callable[..., Any]:
+    """Send a signed request through Django's test client: api("alice", "listZones", response="json")."""
+
+    def call(username: str, command: str, *, method: str = "get", **params: Any) -> Any:
+        api_key, secret = keys[username]
+        wire = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in params.items()}
+        signed = cs_sign({"command": command, **wire}, api_key, secret)
+        return getattr(client, method)(ENDPOINT, signed)
+
+    return call
+
+
+@pytest.fixture
+def api_json(api) -> Callable[..., tuple[int, dict]]:
+    """Like `api` with response=json; returns (status, body of the single top-level key)."""
+
+    def call(username: str, command: str, **params: Any) -> tuple[int, dict]:
+        response = api(username, command, response="json", **params)
+        assert response["Content-Type"] == "application/json; charset=utf-8"
+        data = response.json()
+        assert list(data) == [f"{command.lower()}response"], data
+        return response.status_code, data[f"{command.lower()}response"]
+
+    return call

@@ -1,0 +1,135 @@
+"""The unmodified PyPI client `cs` against a real server socket (pytest-django's live_server).
+
+Jobs run eagerly in the server thread when the request's transaction commits, so a job is finished by the
+time its async answer arrives; the test still polls queryAsyncJobResult like a client must.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from cs import CloudStack, CloudStackApiException
+
+from compute.models import VirtualMachine
+from infrastructure import hypervisor as hv
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def cs_for(live_server, keys):
+    def make(username: str) -> CloudStack:
+        api_key, secret = keys[username]
+        return CloudStack(endpoint=f"{live_server.url}/client/api", key=api_key, secret=secret,
+                          poll_interval=0.05, job_timeout=60, timeout=30)
+
+    return make
+
+
+def wait_for_job(client: CloudStack, jobid: str) -> dict:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = client.queryAsyncJobResult(jobid=jobid)
+        if job["jobstatus"] != 0:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {jobid} still pending")
+
+
+def deploy(client: CloudStack, cloud, name: str, **params) -> dict:
+    return client.deployVirtualMachine(zoneid=str(cloud.zone.uuid), serviceofferingid=str(cloud.offering.uuid),
+                                       templateid=str(cloud.template.uuid), name=name, **params)
+
+
+def test_catalog_lists(cloud, cs_for):
+    alice = cs_for("alice")
+
+    zones = alice.listZones(fetch_list=True)
+    assert [z["id"] for z in zones] == [str(cloud.zone.uuid)]
+    offerings = alice.listServiceOfferings(fetch_list=True)
+    assert [(o["id"], o["cpunumber"], o["memory"]) for o in offerings] == [(str(cloud.offering.uuid), 1, 512)]
+    templates = alice.listTemplates(templatefilter="executable", fetch_list=True)
+    assert [(t["id"], t["zoneid"], t["isready"]) for t in templates] == [
+        (str(cloud.template.uuid), str(cloud.zone.uuid), True)]
+
+
+def test_vm_lifecycle(cloud, cs_for):
+    alice = cs_for("alice")
+
+    answer = deploy(alice, cloud, "web1")
+    assert set(answer) == {"id", "jobid"}
+    job = wait_for_job(alice, answer["jobid"])
+    assert job["jobstatus"] == 1, job
+    vm = job["jobresult"]["virtualmachine"]
+    assert (vm["id"], vm["name"], vm["state"]) == (answer["id"], "web1", "Running")
+    row = VirtualMachine.objects.get(uuid=answer["id"])
+    assert hv.domain_state(cloud.host.url, row.instance_name) == hv.DomainState.RUNNING
+
+    listed = alice.listVirtualMachines(id=answer["id"])
+    assert listed["count"] == 1 and listed["virtualmachine"][0]["state"] == "Running"
+
+    result = alice.stopVirtualMachine(id=answer["id"], forced=True, fetch_result=True)
+    assert result["virtualmachine"]["state"] == "Stopped"
+    assert hv.domain_state(cloud.host.url, row.instance_name) == hv.DomainState.SHUTOFF
+
+    result = alice.startVirtualMachine(id=answer["id"], fetch_result=True)
+    assert result["virtualmachine"]["state"] == "Running"
+
+    # An invalid transition: starting a Running VM is refused at once with 431.
+    with pytest.raises(CloudStackApiException) as refused:
+        alice.startVirtualMachine(id=answer["id"])
+    assert refused.value.response.status_code == 431
+    assert refused.value.error["errorcode"] == 431
+    assert "Running" in refused.value.error["errortext"]
+
+    result = alice.rebootVirtualMachine(id=answer["id"], fetch_result=True)
+    assert result["virtualmachine"]["state"] == "Running"
+
+    result = alice.destroyVirtualMachine(id=answer["id"], fetch_result=True)
+    assert result["virtualmachine"]["state"] == "Destroyed"
+    assert hv.domain_state(cloud.host.url, row.instance_name) == hv.DomainState.MISSING
+    assert alice.listVirtualMachines(fetch_list=True) == []
+
+
+def test_listing_counts_pages_and_tenancy(cloud, cs_for):
+    alice, bob = cs_for("alice"), cs_for("bob")
+    ids = {deploy(alice, cloud, f"vm{i}", startvm=False)["id"] for i in range(3)}
+
+    first = alice.listVirtualMachines(page=1, pagesize=2)
+    second = alice.listVirtualMachines(page=2, pagesize=2)
+    assert (first["count"], len(first["virtualmachine"])) == (3, 2)
+    assert (second["count"], len(second["virtualmachine"])) == (3, 1)
+    assert {vm["id"] for vm in first["virtualmachine"] + second["virtualmachine"]} == ids
+
+    # cs pages by itself until `count` is reached.
+    assert {vm["id"] for vm in alice.listVirtualMachines(fetch_list=True, pagesize=2)} == ids
+
+    assert bob.listVirtualMachines(fetch_list=True) == []
+    assert bob.listVirtualMachines() == {}
+    bobs = deploy(bob, cloud, "bobvm", startvm=False)["id"]
+    assert {vm["id"] for vm in bob.listVirtualMachines(fetch_list=True)} == {bobs}
+    assert bobs not in {vm["id"] for vm in alice.listVirtualMachines(fetch_list=True)}
+
+
+def test_unknown_command_is_401(cloud, cs_for):
+    with pytest.raises(CloudStackApiException) as refused:
+        cs_for("alice").fooBar()
+    assert refused.value.response.status_code == 401
+    assert refused.value.error["errorcode"] == 401
+
+
+def test_bad_parameter_creates_nothing(cloud, cs_for):
+    with pytest.raises(CloudStackApiException) as refused:
+        deploy(cs_for("alice"), cloud, "web1", displayname="x" * 300)
+    assert refused.value.response.status_code == 431
+    assert not VirtualMachine.objects.exists()
+
+
+def test_post_method(cloud, live_server, keys):
+    api_key, secret = keys["alice"]
+    alice = CloudStack(endpoint=f"{live_server.url}/client/api", key=api_key, secret=secret, method="post",
+                       poll_interval=0.05, job_timeout=60)
+    result = alice.deployVirtualMachine(zoneid=str(cloud.zone.uuid), serviceofferingid=str(cloud.offering.uuid),
+                                        templateid=str(cloud.template.uuid), name="posted", fetch_result=True)
+    assert result["virtualmachine"]["state"] == "Running"

@@ -1,0 +1,78 @@
+"""listApis and listCapabilities come from the registry; declared response fields match what is rendered."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import RequestFactory
+
+from compute.models import VirtualMachine
+from portal.cloudstack.registry import Call, all_commands, get_command, get_object_type
+from portal.models import AsyncJob
+
+pytestmark = pytest.mark.django_db
+
+
+def test_list_apis_describes_commands_from_their_declarations(api_json):
+    status, body = api_json("alice", "listApis")
+    assert status == 200
+    apis = {api["name"]: api for api in body["api"]}
+    assert body["count"] == len(apis) == len(all_commands())
+
+    deploy = apis["deployVirtualMachine"]
+    assert deploy["isasync"] is True
+    params = {p["name"]: p for p in deploy["params"]}
+    assert params["zoneid"] == {"name": "zoneid", "description": "The zone to deploy the VM in.", "type": "uuid",
+                                "length": 255, "required": True, "related": ""}
+    assert params["startvm"]["type"] == "boolean" and params["startvm"]["required"] is False
+    assert params["name"]["length"] == 63
+    assert "state" in {r["name"] for r in deploy["response"]}
+
+    listing = {p["name"] for p in apis["listVirtualMachines"]["params"]}
+    assert {"page", "pagesize", "keyword", "id", "name", "listall", "account", "domainid", "isrecursive"} <= listing
+    assert apis["listZones"]["isasync"] is False
+    assert {p["name"] for p in apis["listTemplates"]["params"] if p["required"]} == {"templatefilter"}
+
+    _, one = api_json("alice", "listApis", name="listzones")
+    assert one["count"] == 1 and one["api"][0]["name"] == "listZones"
+
+
+def test_list_apis_hides_commands_outside_the_callers_role(api_json):
+    from portal.cloudstack.registry import Command, _commands, register
+
+    command = register(Command(name="addHostForTest", description="test", action="host.add",
+                               handler=lambda call: {}))
+    try:
+        assert "addHostForTest" not in {a["name"] for a in api_json("alice", "listApis")[1]["api"]}
+        assert "addHostForTest" in {a["name"] for a in api_json("admin", "listApis")[1]["api"]}
+        assert api_json("alice", "listApis", name="addHostForTest")[0] == 431
+    finally:
+        _commands.pop(command.key)
+
+
+def test_list_capabilities(api_json):
+    status, body = api_json("alice", "listCapabilities")
+    assert status == 200
+    capability = body["capability"]
+    assert capability["cloudstackversion"].startswith("4.")
+    assert capability["securitygroupsenabled"] is False
+
+
+def test_rendered_objects_use_only_declared_response_fields(api_json, cloud, run_jobs):
+    """listApis reports the declared fields; a renderer emitting an undeclared key would make it lie."""
+    with run_jobs():
+        _, created = api_json("admin", "deployVirtualMachine", zoneid=cloud.zone.uuid, name="web1",
+                              serviceofferingid=cloud.offering.uuid, templateid=cloud.template.uuid)
+    request = RequestFactory().get("/client/api")
+    objects = {
+        "virtualmachine": VirtualMachine.objects.get(uuid=created["id"]),
+        "zone": cloud.zone,
+        "serviceoffering": cloud.offering,
+        "template": cloud.template,
+        "asyncjob": AsyncJob.objects.get(uuid=created["jobid"]),
+    }
+    for model, obj in objects.items():
+        object_type = get_object_type(model)
+        call = Call(request=request, command=get_command("listApis"), caller=cloud.admin, params={})
+        rendered = object_type.render(call, obj)
+        undeclared = set(rendered) - set(object_type.fields)
+        assert not undeclared, (model, undeclared)
