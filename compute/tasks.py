@@ -121,13 +121,13 @@ def reconcile_host_vms(host: Host) -> None:
     """Make the portal and the host agree after the agent (re)connects.
 
     A simulator host (libvirt's test driver) forgets everything when its worker restarts, so the agent
-    recreates the VMs the portal knows as running there: that is what lets the embedded demo keep its VMs
-    across restarts. On a real host, a VM the portal thinks is running but the host does not run was powered
+    recreates the VMs the portal knows as running (or being stopped) there: that is what lets the embedded demo
+    keep its VMs across restarts. On a real host, a VM the portal thinks is running but the host does not run was powered
     off behind the portal's back, and is recorded as Stopped.
     """
     domains = hv.list_domains(host.url)
     vms = VirtualMachine.objects.select_related("host", "service_offering", "account", "template").filter(
-        host=host, state=VmState.RUNNING)
+        host=host, state__in=[VmState.RUNNING, VmState.STOPPING])
     for vm in vms:
         state = domains.get(vm.instance_name, hv.DomainState.MISSING)
         if state == hv.DomainState.RUNNING:
@@ -138,6 +138,6 @@ def reconcile_host_vms(host: Host) -> None:
             hv.define_domain(host.url, domain_spec(vm, volumes))
             hv.start_domain(host.url, vm.instance_name)
             VirtualMachine.objects.filter(pk=vm.pk).update(vnc_port=hv.vnc_port(host.url, vm.instance_name))
-        else:
+        elif vm.state == VmState.RUNNING:
             logger.warning("VM %s is %s on host %s: recording it as stopped", vm.instance_name, state, host.name)
             services.vm_record_stopped(vm=vm, event=VmEvent.POWERED_OFF_ON_HOST)
