@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from django.db import models
@@ -127,7 +128,9 @@ class Host(models.Model):
 
     @property
     def local_pool_name(self) -> str:
-        return f"cirrostack-local-{self.uuid.hex[:12]}"
+        """Named after the directory, not the host row: libvirt refuses two pools over one directory, and a
+        host re-registered (or a database rebuilt) must find the pool it already defined there."""
+        return f"cirrostack-local-{hashlib.sha256(self.storage_path.encode()).hexdigest()[:12]}"
 
     @property
     def cpu_total_mhz(self) -> int:
