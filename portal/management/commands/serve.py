@@ -1,5 +1,5 @@
-"""Run the whole portal for the embedded default: migrate, seed, collect static files, then serve the ASGI
-application and a host agent until interrupted."""
+"""Run the whole portal for the embedded default: migrate, compile translations, seed, collect static files,
+then serve the ASGI application and a host agent until interrupted."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ class Command(BaseCommand):
         if not host or not port.isdigit():
             raise CommandError(f"--addr must be HOST:PORT, not {options['addr']!r}")
         call_command("migrate", interactive=False, verbosity=0)
+        call_command("compilemessages", ignore_patterns=[".venv", "var"], verbosity=0)
         if not options["no_seed"]:
             call_command("seed_demo")
         call_command("collectstatic", interactive=False, verbosity=0)
