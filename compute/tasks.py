@@ -121,9 +121,9 @@ def reconcile_host_vms(host: Host) -> None:
     """Make the portal and the host agree after the agent (re)connects.
 
     A simulator host (libvirt's test driver) forgets everything when its worker restarts, so the agent
-    recreates the VMs the portal knows as running (or being stopped) there: that is what lets the embedded demo
-    keep its VMs across restarts. On a real host, a VM the portal thinks is running but the host does not run was powered
-    off behind the portal's back, and is recorded as Stopped.
+    recreates the VMs the portal knows as running (or being stopped) there: that is what lets the embedded
+    demo keep its VMs across restarts. On a real host, a VM the portal thinks is running but the host does not
+    run was powered off behind the portal's back, and is recorded as Stopped.
     """
     domains = hv.list_domains(host.url)
     vms = VirtualMachine.objects.select_related("host", "service_offering", "account", "template").filter(
