@@ -48,3 +48,9 @@ def account_get_by_name(*, caller: User, name: str, domain: Domain) -> Account:
         raise NotFound(_("Unable to find account %(name)s in domain %(domain)s.") % {
             "name": name, "domain": domain.cloudstack_path})
     return account
+
+
+def user_for_api_key(api_key: str) -> User | None:
+    """The user an API key belongs to. This is authentication itself (like Django's ModelBackend reading by
+    username), so there is no caller to scope it to; every door that accepts API keys uses this one lookup."""
+    return User.objects.select_related("account", "account__domain").filter(api_key=api_key).first()

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Account, User
+from accounts.selectors import user_for_api_key
 from portal.cloudstack import signing
 from portal.errors import NotAuthenticated, PermissionDenied
 
@@ -30,11 +31,6 @@ def unverified() -> NotAuthenticated:
     return NotAuthenticated(UNVERIFIED)
 
 
-def _user_for_api_key(api_key: str) -> User | None:
-    """The authentication lookup itself (like Django's ModelBackend): there is no caller to scope to yet."""
-    return User.objects.select_related("account", "account__domain").filter(api_key=api_key).first()
-
-
 def signed_request(request: HttpRequest, pairs: Sequence[tuple[str, str]], params: dict[str, str]) -> User | None:
     """apiKey + signature, with `expires` enforced for signatureVersion=3 (and honoured when sent anyway)."""
     api_key, signature = params.get("apikey"), params.get("signature")
@@ -45,7 +41,7 @@ def signed_request(request: HttpRequest, pairs: Sequence[tuple[str, str]], param
     if not signing.expires_ok(params.get("expires"), required=params.get("signatureversion") == "3",
                               max_ahead_seconds=settings.CIRROSTACK_API_EXPIRES_MAX_AHEAD):
         raise unverified()
-    user = _user_for_api_key(api_key)
+    user = user_for_api_key(api_key)
     if user is None or not signing.signature_matches(pairs, signature, user.secret_key):
         raise unverified()
     # Only a caller who proved the key learns that its user or account is disabled.

@@ -17,6 +17,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from accounts.models import User
+from accounts.selectors import user_for_api_key
 
 # Compared against when no user has the given api key, so both failures take the same time.
 _NO_SECRET = "-" * 86
@@ -63,8 +64,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return self.authenticate_credentials(api_key, secret_key)
 
     def authenticate_credentials(self, api_key: str, secret_key: str) -> tuple[User, None]:
-        # Authentication precedes any caller, so there is no tenancy to scope this lookup by.
-        user = User.objects.select_related("account").filter(api_key=api_key).first()
+        user = user_for_api_key(api_key)
         expected = user.secret_key if user is not None and user.secret_key else _NO_SECRET
         matches = hmac.compare_digest(secret_key.encode(), expected.encode())
         if user is None or not user.secret_key or not matches:
