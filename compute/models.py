@@ -6,6 +6,7 @@ import uuid
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from accounts.models import TenantOwned
 from compute.states import VmState
@@ -65,6 +66,12 @@ class VirtualMachine(TenantOwned):
     class Meta:
         ordering = ["-created", "-id"]
         indexes = [models.Index(fields=["account", "state"]), models.Index(fields=["domain", "state"])]
+        # Object permissions an owner can grant another user on one VM (django-guardian); Django's default
+        # view/change/delete permissions complete the set. See portal.authz.OBJECT_PERMISSIONS.
+        permissions = [
+            ("operate_virtualmachine", _("Can start, stop and reboot the virtual machine")),
+            ("console_virtualmachine", _("Can open the console of the virtual machine")),
+        ]
 
     def __str__(self) -> str:
         return self.display_name or self.name
@@ -76,3 +83,13 @@ class VirtualMachine(TenantOwned):
     @property
     def memory_bytes(self) -> int:
         return self.service_offering.memory_bytes
+
+
+class VirtualMachineUserPermission(UserObjectPermissionBase):
+    """Per-VM grants to users, with a real foreign key so scoping a VM list is a join, not a generic lookup."""
+
+    content_object = models.ForeignKey(VirtualMachine, on_delete=models.CASCADE)
+
+
+class VirtualMachineGroupPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(VirtualMachine, on_delete=models.CASCADE)

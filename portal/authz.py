@@ -1,16 +1,24 @@
 """The one place that decides whether a caller may run an action on an object.
 
-Every door (web UI, REST, CloudStack API) and every service calls `authorize` or `scope`; nothing else
-compares roles or ownership. Rules: an action must be declared in ACTIONS with the roles that may call it;
-on an object, root admins reach everything, domain admins their domain's subtree, users their account.
+Every door (web UI, REST, CloudStack API) and every service calls `authorize`, `can` or `scope`; nothing else
+compares roles, ownership or permissions. Three rules, in order:
+
+1. Role rules per action: an action must be declared in ACTIONS with the roles that may attempt it.
+2. Ownership: on an object (anything with `account` and `domain`), root admins reach everything, domain
+   admins their domain's subtree, users their own account.
+3. Object permissions (django-guardian): a user outside the owning account may still hold a grant on one
+   object, e.g. "operate" or "console" on one VM (OBJECT_PERMISSIONS says which grant covers which action).
+   Any grant on an object lets its holder see it; nothing else.
 """
 
 from __future__ import annotations
 
 import enum
 
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.utils.translation import gettext as _
+from guardian.shortcuts import get_perms
+from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
 
 from accounts.models import Account, User
 from portal.errors import NotAuthenticated, PermissionDenied
@@ -26,8 +34,12 @@ EVERYONE = frozenset(Role)
 ADMINS = frozenset({Role.ROOT_ADMIN, Role.DOMAIN_ADMIN})
 ROOT = frozenset({Role.ROOT_ADMIN})
 
-# action name -> roles allowed to attempt it (ownership is checked separately, per object).
+# Pseudo-action of the few entry points that need no caller at all (the login page, API documentation).
+PUBLIC = "public"
+
+# action name -> roles allowed to attempt it (ownership and grants are checked separately, per object).
 ACTIONS: dict[str, frozenset[Role]] = {
+    "api.discover": EVERYONE,
     "zone.list": EVERYONE,
     "offering.list": EVERYONE,
     "template.list": EVERYONE,
@@ -38,11 +50,22 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "vm.stop": EVERYONE,
     "vm.reboot": EVERYONE,
     "vm.destroy": EVERYONE,
+    "vm.console": EVERYONE,
     "job.list": EVERYONE,
     "job.view": EVERYONE,
     "event.list": EVERYONE,
+    "dashboard.view": EVERYONE,
     "host.list": ROOT,
     "host.add": ROOT,
+}
+
+# action -> the django-guardian permission that grants it on a single object to someone who does not own it.
+OBJECT_PERMISSIONS: dict[str, str] = {
+    "vm.start": "compute.operate_virtualmachine",
+    "vm.stop": "compute.operate_virtualmachine",
+    "vm.reboot": "compute.operate_virtualmachine",
+    "vm.destroy": "compute.delete_virtualmachine",
+    "vm.console": "compute.console_virtualmachine",
 }
 
 
@@ -65,13 +88,23 @@ def _require_caller(caller: User | None) -> User:
 
 
 def owns(caller: User, obj: Model) -> bool:
-    """Whether obj (anything with account and domain) is within the caller's reach."""
+    """Whether obj (anything with account and domain) is within the caller's reach through tenancy."""
     role = role_of(caller)
     if role is Role.ROOT_ADMIN:
         return True
     if role is Role.DOMAIN_ADMIN:
         return obj.domain.path.startswith(caller.account.domain.path)
     return obj.account_id == caller.account_id
+
+
+def granted(caller: User, action: str, obj: Model) -> bool:
+    """Whether a django-guardian grant on this one object covers the action."""
+    if not isinstance(obj, Model) or obj.pk is None:
+        return False
+    if action.endswith(".view"):
+        return bool(get_perms(caller, obj))
+    permission = OBJECT_PERMISSIONS.get(action)
+    return permission is not None and caller.has_perm(permission, obj)
 
 
 def authorize(caller: User | None, action: str, obj: Model | None = None) -> None:
@@ -81,7 +114,7 @@ def authorize(caller: User | None, action: str, obj: Model | None = None) -> Non
     caller = _require_caller(caller)
     if role_of(caller) not in ACTIONS[action]:
         raise PermissionDenied()
-    if obj is not None and not owns(caller, obj):
+    if obj is not None and not owns(caller, obj) and not granted(caller, action, obj):
         raise PermissionDenied(_("You do not have permission to access this object."))
 
 
@@ -94,10 +127,22 @@ def can(caller: User | None, action: str, obj: Model | None = None) -> bool:
 
 
 def scope(caller: User, queryset: QuerySet) -> QuerySet:
-    """Restrict a queryset of tenant-owned rows to what the caller may see."""
+    """Restrict a queryset of tenant-owned rows to what the caller may see: by tenancy, plus the objects
+    someone granted the caller a permission on."""
     role = role_of(caller)
     if role is Role.ROOT_ADMIN:
         return queryset
     if role is Role.DOMAIN_ADMIN:
-        return queryset.filter(domain__path__startswith=caller.account.domain.path)
-    return queryset.filter(account_id=caller.account_id)
+        reach = Q(domain__path__startswith=caller.account.domain.path)
+    else:
+        reach = Q(account_id=caller.account_id)
+    return queryset.filter(reach | _granted_ids(caller, queryset.model))
+
+
+def _granted_ids(caller: User, model: type[Model]) -> Q:
+    user_perms = get_user_obj_perms_model(model)
+    if user_perms.objects.is_generic():
+        return Q(pk__in=[])  # only models with direct grant tables (e.g. VirtualMachine) can be granted
+    group_perms = get_group_obj_perms_model(model)
+    return Q(pk__in=user_perms.objects.filter(user=caller).values("content_object_id")) | Q(
+        pk__in=group_perms.objects.filter(group__in=caller.groups.all()).values("content_object_id"))
