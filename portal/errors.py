@@ -1,5 +1,12 @@
 """Errors every door understands. Each carries CloudStack's HTTP error code and cserrorcode so the
-CloudStack API, the REST API and the UI report the same failure the same way."""
+CloudStack API, the REST API and the UI report the same failure the same way.
+
+The numbers are CloudStack's own: `errorcode` from its ApiErrorCode enum (530 internal, 531 account,
+532 account resource limit, 533 insufficient capacity, 534 resource unavailable, 535 resource allocation,
+536 resource in use, 537 network rule conflict) and `cserrorcode` from CSExceptionErrorCode for the
+exception CloudStack raises in the same situation. CloudStack reports an exceeded resource limit as a
+ResourceAllocationException (535 / 4370), so LimitExceeded does too.
+"""
 
 from __future__ import annotations
 
@@ -52,23 +59,28 @@ class Unsupported(ServiceError):
 
 
 class InsufficientCapacity(ServiceError):
-    errorcode, cserrorcode, http_status = 533, 4310, 409
+    errorcode, cserrorcode, http_status = 533, 4325, 409
     default_message = _("Insufficient capacity to complete the operation.")
 
 
 class ResourceUnavailable(ServiceError):
-    errorcode, cserrorcode, http_status = 535, 4375, 503
+    errorcode, cserrorcode, http_status = 534, 4380, 503
     default_message = _("The resource is unavailable.")
 
 
 class LimitExceeded(ServiceError):
-    errorcode, cserrorcode, http_status = 536, 4370, 409
+    errorcode, cserrorcode, http_status = 535, 4370, 409
     default_message = _("A resource limit would be exceeded.")
 
 
 class ResourceInUse(ServiceError):
-    errorcode, cserrorcode, http_status = 537, 4380, 409
+    errorcode, cserrorcode, http_status = 536, 4375, 409
     default_message = _("The resource is in use.")
+
+
+class NetworkRuleConflict(ServiceError):
+    errorcode, cserrorcode, http_status = 537, 4360, 409
+    default_message = _("The rule conflicts with an existing network rule.")
 
 
 class OperationFailed(ServiceError):

@@ -1,9 +1,8 @@
 """Who is calling the CloudStack API.
 
 Authenticators are tried in order; each returns a user, or None when the request does not use its scheme,
-and raises when the request uses its scheme wrongly. Signed requests (apiKey + signature) are the scheme
-today; the session scheme of `login` (JSESSIONID cookie plus the `sessionkey` parameter) plugs in here as
-one more authenticator.
+and raises when the request uses its scheme wrongly. Two schemes: signed requests (apiKey + signature), and
+the session of `login` (JSESSIONID and sessionkey cookies plus the `sessionkey` parameter; see sessions.py).
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Account, User
 from accounts.selectors import user_for_api_key
-from portal.cloudstack import signing
+from portal.cloudstack import sessions, signing
 from portal.errors import NotAuthenticated, PermissionDenied
 
 # The text CloudStack answers for every authentication failure, whatever the cause, so callers cannot
@@ -44,7 +43,26 @@ def signed_request(request: HttpRequest, pairs: Sequence[tuple[str, str]], param
     user = user_for_api_key(api_key)
     if user is None or not signing.signature_matches(pairs, signature, user.secret_key):
         raise unverified()
-    # Only a caller who proved the key learns that its user or account is disabled.
+    return _enabled(user)
+
+
+def session_request(request: HttpRequest, pairs: Sequence[tuple[str, str]], params: dict[str, str]) -> User | None:
+    """A login session: the JSESSIONID cookie names it; the sessionkey cookie and parameter must repeat its key.
+    A request with only the cookie or only the parameter is refused rather than passed on: it means to use a
+    session, and a forged cross-site request looks exactly like that."""
+    session_id, sessionkey = request.COOKIES.get(sessions.SESSION_COOKIE), params.get("sessionkey")
+    if not session_id and not sessionkey:
+        return None
+    if not session_id or not sessionkey:
+        raise unverified()
+    user = sessions.session_user(session_id, sessionkey, request.COOKIES.get(sessions.SESSIONKEY_COOKIE))
+    if user is None:
+        raise unverified()
+    return _enabled(user)
+
+
+def _enabled(user: User) -> User:
+    """Only a caller who proved who they are learns that their user or account is disabled."""
     if not user.is_active:
         raise PermissionDenied(_("User %(name)s is disabled.") % {"name": user.username})
     if user.account_id and user.account.state != Account.State.ENABLED:
@@ -53,7 +71,7 @@ def signed_request(request: HttpRequest, pairs: Sequence[tuple[str, str]], param
     return user
 
 
-AUTHENTICATORS: list[Authenticator] = [signed_request]
+AUTHENTICATORS: list[Authenticator] = [signed_request, session_request]
 
 
 def authenticate(request: HttpRequest, pairs: Sequence[tuple[str, str]], params: dict[str, str]) -> User:

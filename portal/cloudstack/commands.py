@@ -1,15 +1,19 @@
-"""The door's own commands: async job queries, API discovery (listApis, listCapabilities), and the
-networking list commands clients call on every node listing."""
+"""The door's own commands: session login/logout, async job queries, API discovery (listApis,
+listCapabilities), and the networking list commands clients call on every node listing."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.selectors import domain_for_login
+from accounts.services import user_login
 from portal.authz import can
+from portal.cloudstack import sessions
 from portal.cloudstack.registry import (
     API_LEVEL,
     Call,
@@ -28,6 +32,78 @@ from portal.cloudstack.responses import JOB_FIELDS, render_job
 from portal.errors import NotFound
 from portal.models import AsyncJob
 from portal.selectors import job_get, job_list
+
+# --- sessions -------------------------------------------------------------------------------------------
+
+LOGIN_FIELDS = ("username", "userid", "domainid", "timeout", "account", "firstname", "lastname", "type",
+                "registered", "sessionkey")
+
+
+def login(call: Call) -> dict:
+    """A password login that opens an API session (see sessions.py). As in CloudStack, any earlier session of
+    this client ends first, so a failed login leaves none behind. Field types follow CloudStack's
+    LoginCmdResponse: `type` and `registered` are strings there."""
+    request = call.request
+    sessions.session_close(request.COOKIES.get(sessions.SESSION_COOKIE))
+    domain = domain_for_login(path=call.get("domain"), domain_id=call.get("domainid"))
+    user = user_login(request=request, username=call.get("username"), password=call.get("password"),
+                      domain=domain, domain_label=call.get("domainid") or call.get("domain") or "/")
+    session = sessions.session_open(user)
+    call.response_hooks.append(partial(sessions.set_cookies, request=request, session=session))
+    return {
+        "username": user.username,
+        "userid": str(user.uuid),
+        "domainid": str(domain.uuid),
+        "timeout": sessions.timeout(),
+        "account": user.account.name,
+        "firstname": user.first_name,
+        "lastname": user.last_name,
+        "type": str(user.account.account_type),
+        # CloudStack's self-registration flag; this portal has no self-registration.
+        "registered": "false",
+        "sessionkey": session.sessionkey,
+    }
+
+
+register(Command(
+    name="login",
+    description=gettext_lazy("Logs a user in with a password and opens a session: later calls send the "
+                             "JSESSIONID and sessionkey cookies and the sessionkey parameter, until logout or "
+                             "the session times out."),
+    action=None,
+    requires_auth=False,
+    http_methods=frozenset({"POST"}),
+    handler=login,
+    params=(
+        Param("username", required=True, description=gettext_lazy("The user name.")),
+        Param("password", required=True, description=gettext_lazy("The password.")),
+        Param("domain", max_length=1024,
+              description=gettext_lazy("Path of the user's domain, e.g. /Sales/East (the root domain, /, "
+                                       "when neither domain nor domainid is given).")),
+        Param("domainid", ParamType.UUID,
+              description=gettext_lazy("ID of the user's domain; takes precedence over domain.")),
+    ),
+    response_fields=LOGIN_FIELDS,
+))
+
+
+def logout(call: Call) -> dict:
+    """Ends this client's session, if it has one, and expires its cookies; answers success either way, as
+    CloudStack does (logging out twice is not an error)."""
+    sessions.session_close(call.request.COOKIES.get(sessions.SESSION_COOKIE))
+    call.response_hooks.append(partial(sessions.clear_cookies, request=call.request))
+    return {"description": "success"}
+
+
+register(Command(
+    name="logout",
+    description=gettext_lazy("Logs the user out: ends the session opened by login."),
+    action=None,
+    requires_auth=False,
+    handler=logout,
+    response_fields=("description",),
+))
+
 
 # --- async jobs -----------------------------------------------------------------------------------------
 
@@ -71,7 +147,10 @@ register(Command(
 # --- discovery ------------------------------------------------------------------------------------------
 
 def _api_entry(command: Command) -> dict[str, Any]:
-    object_type = object_type_named(command.response_object or "")
+    fields = command.response_fields
+    if fields is None:
+        object_type = object_type_named(command.response_object or "")
+        fields = object_type.fields if object_type else ()
     return {
         "name": command.name,
         "description": str(command.description),
@@ -83,7 +162,7 @@ def _api_entry(command: Command) -> dict[str, Any]:
              "length": p.length if p.length is not None else 255, "required": p.required, "related": ""}
             for p in command.all_params
         ],
-        "response": [{"name": name} for name in (object_type.fields if object_type else ())],
+        "response": [{"name": name} for name in fields],
     }
 
 
@@ -101,7 +180,7 @@ def list_apis(call: Call) -> dict:
 register(Command(
     name="listApis",
     description=gettext_lazy("Lists the APIs available to the caller, with their parameters."),
-    action=None,
+    action="api.discover",
     handler=list_apis,
     params=(Param("name", description=gettext_lazy("Show only the API with this name.")),),
     response_object="api",
@@ -128,7 +207,7 @@ def list_capabilities(call: Call) -> dict:
 register(Command(
     name="listCapabilities",
     description=gettext_lazy("Lists the capabilities of this cloud."),
-    action=None,
+    action="api.discover",
     handler=list_capabilities,
     response_object="capability",
 ))
@@ -152,7 +231,7 @@ for _name, _object, _text in (
     ("listIpForwardingRules", "ipforwardingrule", gettext_lazy("Lists IP forwarding rules (none exist yet).")),
 ):
     register(Command(
-        name=_name, description=_text, action=None, handler=_no_rows, response_object=_object,
+        name=_name, description=_text, action="network.list", handler=_no_rows, response_object=_object,
         params=(Param("zoneid", ParamType.UUID, description=gettext_lazy("List in this zone.")),
                 Param("virtualmachineid", ParamType.UUID, description=gettext_lazy("List for this VM."))),
         listing=Listing(object_name=_object, render=_as_is, tenant=True),

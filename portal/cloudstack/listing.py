@@ -59,15 +59,16 @@ def narrow(call: Call, listing: Listing, rows: QuerySet) -> QuerySet:
             keyword |= Q(**{f"{field}__icontains": call.get("keyword")})
         rows = rows.filter(keyword)
     if listing.tenant:
-        rows = _narrow_tenancy(call, rows)
+        rows = _narrow_tenancy(call, listing, rows)
     return rows
 
 
-def _narrow_tenancy(call: Call, rows: QuerySet) -> QuerySet:
+def _narrow_tenancy(call: Call, listing: Listing, rows: QuerySet) -> QuerySet:
     """CloudStack's rules: `account` (in `domainid`, else the caller's domain) lists that account;
     `domainid` that domain (with `isrecursive`, its subtree); otherwise admins see only their own account
     unless `listall=true` (or an `id` is asked for) — what they may see at all the selector decided."""
     caller = call.caller
+    account_field, domain_field = listing.account_field, listing.domain_field
     domain = domain_get(caller=caller, domain_id=call.get("domainid")) if call.get("domainid") else None
     if call.get("account"):
         if domain is None:
@@ -75,15 +76,15 @@ def _narrow_tenancy(call: Call, rows: QuerySet) -> QuerySet:
         if domain is None:
             raise InvalidParameter(_("The account parameter needs domainid."))
         account = account_get_by_name(caller=caller, name=call.get("account"), domain=domain)
-        return rows.filter(account=account)
+        return rows.filter(**{account_field: account})
     if domain is not None:
         if call.get("isrecursive"):
-            return rows.filter(domain__path__startswith=domain.path)
-        return rows.filter(domain=domain)
+            return rows.filter(**{f"{domain_field}__path__startswith": domain.path})
+        return rows.filter(**{domain_field: domain})
     if call.get("listall") or call.get("id"):
         return rows
     if caller.account_id:
-        return rows.filter(account_id=caller.account_id)
+        return rows.filter(**{f"{account_field}_id": caller.account_id})
     return rows
 
 

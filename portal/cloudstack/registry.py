@@ -107,8 +107,11 @@ class Listing:
     # CloudStack matches some names as substrings (listVirtualMachines), most exactly.
     name_substring: bool = False
     keyword_fields: tuple[str, ...] = ("name",)
-    # Tenant-owned rows (account and domain columns): adds listall/account/domainid/isrecursive.
+    # Tenant-owned rows: adds listall/account/domainid/isrecursive, applied through these two fields (users
+    # reach their domain through their account: "account__domain").
     tenant: bool = False
+    account_field: str = "account"
+    domain_field: str = "domain"
     # Add `jobid`/`jobstatus` to listed objects that have a pending job (CloudStack does for VMs).
     pending_jobs: bool = False
     # Turns the filtered queryset into the listed items (e.g. one template entry per zone).
@@ -135,8 +138,8 @@ class Command:
     name: str
     handler: Callable[[Call], Any]
     description: str | Promise
-    # The portal.authz action the caller's role must hold to see and call the command; None means any
-    # authenticated caller (listApis, the job queries: the rows they show are scoped anyway).
+    # The portal.authz action the caller's role must hold to see and call the command; None only for the
+    # commands that authenticate the caller themselves (requires_auth=False: login, logout).
     action: str | None
     params: tuple[Param, ...] = ()
     is_async: bool = False
@@ -144,6 +147,8 @@ class Command:
     creates: bool = False
     # The object in the answer (for listApis' response list and async job results).
     response_object: str | None = None
+    # The answer's fields for listApis when they are not those of a registered object type (login, userkeys).
+    response_fields: tuple[str, ...] | None = None
     listing: Listing | None = None
     # Commands that authenticate the caller themselves (login) set this to False.
     requires_auth: bool = True
@@ -156,6 +161,8 @@ class Command:
     def __post_init__(self) -> None:
         if self.action is not None and self.action not in ACTIONS:
             raise ValueError(f"{self.name}: unknown authz action {self.action!r}")
+        if self.action is None and self.requires_auth:
+            raise ValueError(f"{self.name}: a command callers authenticate for must name its authz action")
         names = [p.name for p in self.all_params]
         duplicates = {n for n in names if names.count(n) > 1}
         if duplicates:

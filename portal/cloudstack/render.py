@@ -24,8 +24,8 @@ XML_CONTENT_TYPE = "text/xml; charset=utf-8"
 REASONS = {
     401: "Unauthorized", 405: "Method Not Allowed", 429: "Too Many Requests", 430: "Malformed Parameter",
     431: "Invalid Parameter", 432: "Unsupported Action", 530: "Internal Error", 531: "Account Error",
-    533: "Insufficient Capacity", 534: "Resource Allocation Error", 535: "Resource Unavailable",
-    536: "Limit Exceeded", 537: "Resource In Use",
+    532: "Account Resource Limit", 533: "Insufficient Capacity", 534: "Resource Unavailable",
+    535: "Resource Allocation Error", 536: "Resource In Use", 537: "Network Rule Conflict",
 }
 
 

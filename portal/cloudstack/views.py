@@ -50,8 +50,8 @@ def request_pairs(request: HttpRequest) -> list[tuple[str, str]]:
 
 @csrf_exempt
 def api(request: HttpRequest) -> HttpResponse:
-    """Signed requests carry their own proof, so CSRF protection does not apply (sessions will use the
-    sessionkey parameter, CloudStack's CSRF defence)."""
+    """Signed requests carry their own proof, so Django's CSRF check does not apply; session requests must
+    repeat the session's key as the sessionkey parameter, CloudStack's CSRF defence (see sessions.py)."""
     pairs = request_pairs(request)
     raw: dict[str, str] = {}
     for name, value in pairs:

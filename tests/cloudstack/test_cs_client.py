@@ -7,12 +7,16 @@ time its async answer arrives; the test still polls queryAsyncJobResult like a c
 from __future__ import annotations
 
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 from cs import CloudStack, CloudStackApiException
+from cs.client import PAGE_SIZE
 
 from compute.models import VirtualMachine
 from infrastructure import hypervisor as hv
+from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -133,3 +137,73 @@ def test_post_method(cloud, live_server, keys):
     result = alice.deployVirtualMachine(zoneid=str(cloud.zone.uuid), serviceofferingid=str(cloud.offering.uuid),
                                         templateid=str(cloud.template.uuid), name="posted", fetch_result=True)
     assert result["virtualmachine"]["state"] == "Running"
+
+
+class RecordingSession(requests.Session):
+    """A real HTTP session that remembers the URL of every request cs sends through it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[str] = []
+
+    def send(self, request: requests.PreparedRequest, **kwargs) -> requests.Response:
+        self.sent.append(request.url)
+        return super().send(request, **kwargs)
+
+
+def test_fetch_list_pages_through_more_than_one_page(cloud, live_server, keys):
+    """cs asks for pages of PAGE_SIZE (500, the server's default maximum too) until it has `count` items."""
+    total = PAGE_SIZE + 1
+    owner = cloud.alice.account
+    VirtualMachine.objects.bulk_create(
+        VirtualMachine(name=f"bulk{i}", display_name=f"bulk{i}", instance_name=f"i-{owner.pk}-bulk{i}-VM",
+                       zone=cloud.zone, service_offering=cloud.offering, template=cloud.template, account=owner,
+                       domain=owner.domain, user=cloud.alice)
+        for i in range(total)
+    )
+    session = RecordingSession()
+    api_key, secret = keys["alice"]
+    alice = CloudStack(endpoint=f"{live_server.url}/client/api", key=api_key, secret=secret, session=session,
+                       timeout=60)
+
+    listed = alice.listVirtualMachines(fetch_list=True)
+
+    assert len(listed) == total
+    assert {vm["id"] for vm in listed} == {str(uuid) for uuid in VirtualMachine.objects.values_list("uuid",
+                                                                                                  flat=True)}
+    # One request per page: page 1 (500 VMs), page 2 (the last one).
+    queries = [parse_qs(urlsplit(url).query) for url in session.sent]
+    assert [(query["page"], query["pagesize"]) for query in queries] == [(["1"], ["500"]), (["2"], ["500"])]
+
+
+def test_bootstrap_keys_from_a_password_over_http(cloud, live_server):
+    """What a client that only knows a password does: login (POST), registerUserKeys for itself with the
+    session, then signed calls with the new pair through the unmodified cs client."""
+    endpoint = f"{live_server.url}/client/api"
+    browser = requests.Session()
+    response = browser.post(endpoint, data={"command": "login", "username": "alice", "password": TEST_PASSWORD,
+                                            "response": "json"}, timeout=30)
+    assert response.status_code == 200, response.text
+    login = response.json()["loginresponse"]
+    assert {cookie.name for cookie in browser.cookies} == {"JSESSIONID", "sessionkey"}
+
+    registered = browser.post(endpoint, data={"command": "registerUserKeys", "id": login["userid"],
+                                              "sessionkey": login["sessionkey"], "response": "json"}, timeout=30)
+    assert registered.status_code == 200, registered.text
+    pair = registered.json()["registeruserkeysresponse"]["userkeys"]
+    fetched = browser.get(endpoint, params={"command": "getUserKeys", "id": login["userid"],
+                                            "sessionkey": login["sessionkey"], "response": "json"}, timeout=30)
+    assert fetched.json()["getuserkeysresponse"]["userkeys"] == pair
+
+    alice = CloudStack(endpoint=endpoint, key=pair["apikey"], secret=pair["secretkey"], timeout=30)
+    assert [zone["id"] for zone in alice.listZones(fetch_list=True)] == [str(cloud.zone.uuid)]
+    me = alice.listUsers()["user"][0]
+    assert (me["id"], me["apikey"]) == (login["userid"], pair["apikey"])
+
+    out = browser.post(endpoint, data={"command": "logout", "response": "json"}, timeout=30)
+    assert out.json() == {"logoutresponse": {"description": "success"}}
+    after = browser.get(endpoint, params={"command": "listZones", "sessionkey": login["sessionkey"],
+                                          "response": "json"}, timeout=30)
+    assert after.status_code == 401
+    # The keys outlive the session.
+    assert alice.listZones()["count"] == 1

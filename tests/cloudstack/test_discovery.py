@@ -69,6 +69,7 @@ def test_rendered_objects_use_only_declared_response_fields(api_json, cloud, run
         "serviceoffering": cloud.offering,
         "template": cloud.template,
         "asyncjob": AsyncJob.objects.get(uuid=created["jobid"]),
+        "user": cloud.admin,
     }
     for model, obj in objects.items():
         object_type = get_object_type(model)
@@ -76,3 +77,40 @@ def test_rendered_objects_use_only_declared_response_fields(api_json, cloud, run
         rendered = object_type.render(call, obj)
         undeclared = set(rendered) - set(object_type.fields)
         assert not undeclared, (model, undeclared)
+
+
+def test_list_apis_describes_the_session_and_user_commands(api_json):
+    _, body = api_json("alice", "listApis")
+    apis = {api["name"]: api for api in body["api"]}
+
+    login = apis["login"]
+    assert login["isasync"] is False
+    params = {p["name"]: p for p in login["params"]}
+    assert {name for name, p in params.items() if p["required"]} == {"username", "password"}
+    assert params["domainid"]["type"] == "uuid" and params["domain"]["length"] == 1024
+    assert {r["name"] for r in login["response"]} >= {"sessionkey", "userid", "timeout", "type", "account"}
+    assert [r["name"] for r in apis["logout"]["response"]] == ["description"]
+
+    users = apis["listUsers"]
+    listing = {p["name"] for p in users["params"]}
+    assert {"username", "state", "accounttype", "id", "keyword", "page", "pagesize", "listall", "account",
+            "domainid", "isrecursive"} <= listing
+    assert "name" not in listing  # users are listed by username, as in CloudStack
+    assert {"id", "username", "apikey", "accounttype", "roletype"} <= {r["name"] for r in users["response"]}
+    for name in ("registerUserKeys", "getUserKeys"):
+        api = apis[name]
+        assert [(p["name"], p["type"], p["required"]) for p in api["params"]] == [("id", "uuid", True)]
+        assert [r["name"] for r in api["response"]] == ["apikey", "secretkey"]
+        assert api["isasync"] is False
+
+
+def test_answers_carry_exactly_the_fields_list_apis_declares(client, api_json, cloud, keys, login):
+    declared = {api["name"]: {r["name"] for r in api["response"]} for api in api_json("admin", "listApis")[1]["api"]}
+
+    assert set(login("alice").json()["loginresponse"]) == declared["login"]
+    _, registered = api_json("admin", "registerUserKeys", id=cloud.bob.uuid)
+    assert set(registered["userkeys"]) == declared["registerUserKeys"]
+    _, fetched = api_json("admin", "getUserKeys", id=cloud.bob.uuid)
+    assert set(fetched["userkeys"]) == declared["getUserKeys"]
+    _, users = api_json("admin", "listUsers", listall="true")
+    assert all(set(user) <= declared["listUsers"] for user in users["user"])

@@ -93,7 +93,7 @@ def test_start_vm_false_and_libclouds_capitalised_boolean(api_json, deploy_args,
 
 
 def test_map_list_and_typed_values():
-    command = Command(name="probe", description="", action=None, handler=lambda call: {}, params=(
+    command = Command(name="probe", description="", action="zone.list", handler=lambda call: {}, params=(
         Param("tags", ParamType.MAP), Param("ids", ParamType.LIST, item_type=ParamType.UUID),
         Param("count", ParamType.LONG), Param("flag", ParamType.BOOLEAN, default=False),
     ))

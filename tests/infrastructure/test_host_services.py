@@ -37,7 +37,7 @@ def test_unreachable_host_fails_its_job_and_is_disconnected(cloud, run_jobs):
     host.refresh_from_db()
     job.refresh_from_db()
     assert job.status == AsyncJob.Status.FAILED
-    assert job.result["errorcode"] == 535
+    assert job.result["errorcode"] == 534
     assert host.status == "Disconnected"
 
 

@@ -192,7 +192,7 @@ def test_insufficient_capacity_is_409_with_errorcode_533(cloud, alice_api, deplo
 
     error = assert_error(deploy(alice_api, name="huge"), 409, 533)
 
-    assert error["cserrorcode"] == 4310
+    assert error["cserrorcode"] == 4325
     assert not VirtualMachine.objects.exists()
     assert not Volume.objects.exists()
     assert not AsyncJob.objects.exists()
