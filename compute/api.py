@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import django_filters
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
@@ -24,8 +26,9 @@ from portal.api import JobSerializer, job_accepted
 from portal.authz import can
 from portal.errors import NotFound
 from portal.rest.errors import ErrorSerializer
+from portal.rest.filters import CaseInsensitiveChoiceFilter, FilterSet, StrictBooleanFilter
 from portal.rest.resources import register_resource
-from portal.rest.viewsets import SelectorViewSet, StableOrderingFilter
+from portal.rest.viewsets import SelectorViewSet
 from storage.selectors import template_get_executable
 
 # --- service offerings ----------------------------------------------------------------------------------
@@ -48,8 +51,10 @@ class ServiceOfferingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, S
 
     queryset = ServiceOffering.objects.none()  # the model, for the schema; rows come from the selectors
     serializer_class = ServiceOfferingSerializer
+    authz_actions = {"*": "offering.list"}
+    ordering_fields = ["name", "cpu_number", "memory", "created"]
 
-    def select(self, caller: User, query: dict[str, Any]) -> Any:
+    def select(self, caller: User) -> QuerySet[ServiceOffering]:
         return selectors.offering_list(caller=caller)
 
     def fetch(self, caller: User, object_id: str) -> ServiceOffering:
@@ -125,16 +130,31 @@ class VirtualMachineSerializer(serializers.ModelSerializer):
         return vm.instance_name if self._shows_hosts() else None
 
 
-class VirtualMachineQuerySerializer(serializers.Serializer):
-    state = serializers.ChoiceField(choices=VmState.choices, required=False,
-                                    help_text=_("Only VMs in this state."))
-    zone = serializers.UUIDField(required=False, help_text=_("Only VMs in this zone (its id)."))
-    name = serializers.CharField(required=False, help_text=_("Only VMs with exactly this name."))
-    keyword = serializers.CharField(required=False,
-                                    help_text=_("Only VMs whose name or display name contains this."))
-    include_destroyed = serializers.BooleanField(
-        required=False, default=False,
-        help_text=_("Also list Destroyed and Expunging VMs (always included with state=)."))
+class VirtualMachineFilterSet(FilterSet):
+    state = CaseInsensitiveChoiceFilter(choices=VmState.choices, help_text=_(
+        "Only VMs in this state (CloudStack's state names, in any letter case). Shows Destroyed and "
+        "Expunging VMs too when asked for them."))
+    zone = django_filters.UUIDFilter(field_name="zone__uuid", help_text=_("Only VMs in this zone (its id)."))
+    name = django_filters.CharFilter(help_text=_("Only VMs with exactly this name."))
+    keyword = django_filters.CharFilter(method="filter_keyword", help_text=_(
+        "Only VMs whose name or display name contains this (in any letter case)."))
+    include_destroyed = StrictBooleanFilter(method="filter_include_destroyed", help_text=_(
+        "Also list Destroyed and Expunging VMs (default false)."))
+
+    # Destroyed VMs stay out of the list unless asked for, as in CloudStack.
+    defaults = {"include_destroyed": "false"}
+
+    class Meta:
+        model = VirtualMachine
+        fields = []
+
+    def filter_keyword(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(Q(name__icontains=value) | Q(display_name__icontains=value))
+
+    def filter_include_destroyed(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        if value or self.form.cleaned_data.get("state"):
+            return queryset
+        return queryset.exclude(state__in=[VmState.DESTROYED, VmState.EXPUNGING])
 
 
 class VirtualMachineDeploySerializer(serializers.Serializer):
@@ -203,19 +223,14 @@ class VirtualMachineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Se
 
     queryset = VirtualMachine.objects.none()  # the model, for the schema; rows come from compute.selectors
     serializer_class = VirtualMachineSerializer
-    query_serializer_class = VirtualMachineQuerySerializer
-    filter_backends = [StableOrderingFilter]
+    filterset_class = VirtualMachineFilterSet
+    authz_actions = {"list": "vm.list", "retrieve": "vm.view", "create": "vm.deploy", "start": "vm.start",
+                     "stop": "vm.stop", "reboot": "vm.reboot", "destroy_vm": "vm.destroy"}
     ordering_fields = ["name", "display_name", "state", "created"]
 
-    def select(self, caller: User, query: dict[str, Any]) -> Any:
-        filters = VmFilters(
-            name=query.get("name") or None,
-            state=query.get("state") or None,
-            zone_id=str(query["zone"]) if query.get("zone") else None,
-            keyword=query.get("keyword") or None,
-            include_destroyed=query.get("include_destroyed", False),
-        )
-        return selectors.vm_list(caller=caller, filters=filters)
+    def select(self, caller: User) -> QuerySet[VirtualMachine]:
+        # Every VM of the caller's; VirtualMachineFilterSet leaves out the destroyed ones unless asked.
+        return selectors.vm_list(caller=caller, filters=VmFilters(include_destroyed=True))
 
     def fetch(self, caller: User, object_id: str) -> VirtualMachine:
         return selectors.vm_get(caller=caller, vm_id=object_id)

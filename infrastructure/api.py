@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
@@ -13,6 +14,7 @@ from rest_framework.response import Response
 from accounts.models import User
 from infrastructure.models import Zone
 from infrastructure.selectors import zone_get, zone_list
+from portal.rest.filters import FilterSet, StrictBooleanFilter
 from portal.rest.viewsets import SelectorViewSet
 
 
@@ -27,9 +29,17 @@ class ZoneSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ZoneQuerySerializer(serializers.Serializer):
-    available = serializers.BooleanField(required=False, default=False,
-                                         help_text=_("Only zones open for new deployments."))
+class ZoneFilterSet(FilterSet):
+    available = StrictBooleanFilter(method="filter_available", help_text=_(
+        "true: only zones open for new deployments; false: only those that are not."))
+
+    class Meta:
+        model = Zone
+        fields = []
+
+    def filter_available(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        available = zone_list(caller=self.caller, available=True).values("pk")
+        return queryset.filter(pk__in=available) if value else queryset.exclude(pk__in=available)
 
 
 class ZoneViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SelectorViewSet):
@@ -37,10 +47,12 @@ class ZoneViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SelectorView
 
     queryset = Zone.objects.none()  # the model, for the schema; rows come from the selectors
     serializer_class = ZoneSerializer
-    query_serializer_class = ZoneQuerySerializer
+    filterset_class = ZoneFilterSet
+    authz_actions = {"*": "zone.list"}
+    ordering_fields = ["name", "created"]
 
-    def select(self, caller: User, query: dict[str, Any]) -> Any:
-        return zone_list(caller=caller, available=query.get("available", False))
+    def select(self, caller: User) -> QuerySet[Zone]:
+        return zone_list(caller=caller)
 
     def fetch(self, caller: User, object_id: str) -> Zone:
         return zone_get(caller=caller, zone_id=object_id)

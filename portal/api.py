@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import django_filters
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers
@@ -18,13 +20,15 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from portal.models import AsyncJob
+from portal.rest.filters import FilterSet, StrictBooleanFilter
 from portal.rest.resources import render_ref, resolve_names
 from portal.rest.serializers import ResourceRefSerializer
-from portal.rest.viewsets import SelectorViewSet, StableOrderingFilter
+from portal.rest.viewsets import SelectorViewSet
 from portal.selectors import job_get, job_list
 
 # The status as a word next to CloudStack's number (jobstatus).
 JOB_STATUS_NAMES: dict[int, str] = {status.value: status.name.lower() for status in AsyncJob.Status}
+JOB_STATUS_VALUES: dict[str, int] = {name: value for value, name in JOB_STATUS_NAMES.items()}
 JOB_STATUS_CHOICES = list(JOB_STATUS_NAMES.values())
 
 
@@ -110,9 +114,27 @@ def job_accepted(request: Request, job: AsyncJob) -> Response:
     return Response(data, status=202, headers={"Location": data["url"]})
 
 
-class JobQuerySerializer(serializers.Serializer):
-    pending = serializers.BooleanField(required=False, default=False,
-                                       help_text=_("Only jobs that have not finished yet."))
+class JobFilterSet(FilterSet):
+    pending = StrictBooleanFilter(method="filter_pending", help_text=_(
+        "true: only jobs that have not finished yet; false: only finished ones."))
+    status = django_filters.ChoiceFilter(
+        choices=[(JOB_STATUS_NAMES[status.value], status.label) for status in AsyncJob.Status],
+        method="filter_status", help_text=_("Only jobs with this status."))
+    instance_type = django_filters.CharFilter(help_text=_(
+        'Only jobs acting on this type of object, e.g. "virtualmachine".'))
+    instance_id = django_filters.UUIDFilter(help_text=_("Only jobs acting on the object with this id."))
+
+    class Meta:
+        model = AsyncJob
+        fields = []
+
+    def filter_pending(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        if value:
+            return queryset.filter(status=AsyncJob.Status.PENDING)
+        return queryset.exclude(status=AsyncJob.Status.PENDING)
+
+    def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(status=JOB_STATUS_VALUES[value])
 
 
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SelectorViewSet):
@@ -120,12 +142,12 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SelectorViewS
 
     queryset = AsyncJob.objects.none()  # the model, for the schema; rows come from portal.selectors
     serializer_class = JobSerializer
-    query_serializer_class = JobQuerySerializer
-    filter_backends = [StableOrderingFilter]
+    filterset_class = JobFilterSet
+    authz_actions = {"list": "job.list", "retrieve": "job.view"}
     ordering_fields = ["created", "completed"]
 
-    def select(self, caller: User, query: dict[str, Any]) -> Any:
-        return job_list(caller=caller, pending_only=query.get("pending", False))
+    def select(self, caller: User) -> QuerySet[AsyncJob]:
+        return job_list(caller=caller)
 
     def fetch(self, caller: User, object_id: str) -> AsyncJob:
         return job_get(caller=caller, job_id=object_id)

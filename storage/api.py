@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import django_filters
+from django.db.models import QuerySet
 from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
-from infrastructure.selectors import zone_get
-from portal.errors import NotFound
+from infrastructure.models import Zone
+from infrastructure.selectors import zone_list
 from portal.lookup import get_by_uuid
+from portal.rest.filters import FilterSet
 from portal.rest.viewsets import SelectorViewSet
 from storage.models import Template
 from storage.selectors import TEMPLATE_FILTERS, template_list
@@ -42,19 +45,40 @@ class TemplateSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TemplateQuerySerializer(serializers.Serializer):
-    template_filter = serializers.ChoiceField(
-        choices=TEMPLATE_FILTERS, required=False, default="executable",
-        help_text=_("CloudStack's templatefilter; \"executable\" (the default) is what you may deploy."))
-    zone = serializers.UUIDField(required=False, help_text=_("Only templates usable in this zone (its id)."))
+def _zones_of(request: Request | None) -> QuerySet[Zone]:
+    """The zones a `zone` parameter may name: those the caller can see."""
+    if request is None:
+        return Zone.objects.none()
+    return zone_list(caller=request.user)
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs.get("zone"):
-            try:
-                attrs["zone"] = zone_get(caller=self.context["request"].user, zone_id=str(attrs["zone"]))
-            except NotFound as exc:
-                raise serializers.ValidationError({"zone": [exc.message]}) from exc
-        return attrs
+
+_ZONE_HELP = _("Only templates usable in this zone (its id).")
+
+
+class TemplateFilterSet(FilterSet):
+    """Both filters mean what storage.selectors.template_list says they mean; the list keeps the templates
+    that selector returns for them."""
+
+    template_filter = django_filters.ChoiceFilter(
+        choices=[(name, name) for name in TEMPLATE_FILTERS], method="filter_template_filter", help_text=_(
+            "CloudStack's templatefilter; \"executable\" (the default) is what you may deploy."))
+    # Typed by hand: drf-spectacular types a filter with a method from the method's hint, here a Zone.
+    zone = extend_schema_field(serializers.UUIDField(help_text=_ZONE_HELP))(django_filters.ModelChoiceFilter(
+        queryset=_zones_of, to_field_name="uuid", method="filter_zone", help_text=_ZONE_HELP))
+
+    defaults = {"template_filter": "executable"}
+
+    class Meta:
+        model = Template
+        fields = []
+
+    def filter_template_filter(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        chosen = template_list(caller=self.caller, template_filter=value)
+        return queryset.filter(pk__in=chosen.values("pk"))
+
+    def filter_zone(self, queryset: QuerySet, name: str, value: Zone) -> QuerySet:
+        usable = template_list(caller=self.caller, template_filter="all", zone=value)
+        return queryset.filter(pk__in=usable.values("pk"))
 
 
 class TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SelectorViewSet):
@@ -62,14 +86,15 @@ class TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Selector
 
     queryset = Template.objects.none()  # the model, for the schema; rows come from storage.selectors
     serializer_class = TemplateSerializer
-    query_serializer_class = TemplateQuerySerializer
+    filterset_class = TemplateFilterSet
+    authz_actions = {"*": "template.list"}
+    ordering_fields = ["name", "size", "created"]
 
-    def select(self, caller: User, query: dict[str, Any]) -> Any:
-        return template_list(caller=caller, template_filter=query.get("template_filter", "executable"),
-                             zone=query.get("zone"))
+    def select(self, caller: User) -> QuerySet[Template]:
+        # "all" is every template the caller may see (root admins: all of them); TemplateFilterSet narrows.
+        return template_list(caller=caller, template_filter="all")
 
     def fetch(self, caller: User, object_id: str) -> Template:
-        # "all" is every template the caller may see (root admins: all of them).
         return get_by_uuid(template_list(caller=caller, template_filter="all"), object_id,
                            gettext_now("a template"))
 

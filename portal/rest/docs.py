@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from django.template import engines
-from drf_spectacular.views import SpectacularRedocView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.renderers import TemplateHTMLRenderer
+
+from portal import authz
 
 _REDOC_TEMPLATE = Path(__file__).resolve().parent / "templates" / "redoc.html"
 
@@ -26,5 +28,14 @@ class _OfflineRedocRenderer(TemplateHTMLRenderer):
         return _redoc_template()
 
 
+class SchemaView(SpectacularAPIView):
+    authz_actions = {"get": authz.PUBLIC}
+
+
+class SwaggerView(SpectacularSwaggerView):
+    authz_actions = {"get": authz.PUBLIC}
+
+
 class OfflineRedocView(SpectacularRedocView):
     renderer_classes = [_OfflineRedocRenderer]
+    authz_actions = {"get": authz.PUBLIC}

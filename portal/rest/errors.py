@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
@@ -23,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
-from portal import errors
+from portal import authz, errors
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, DjangoValidationError):
+        # A model or form field refusing a value (a filter's, say) is the caller's mistake, not a 500.
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
 
     if isinstance(exc, errors.ServiceError):
         set_rollback()
@@ -139,6 +143,9 @@ def not_found_view(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonRespo
                                    cserrorcode=errors.NotFound.cserrorcode, message=message), status=404)
 
 
+not_found_view.authz_action = authz.PUBLIC  # type: ignore[attr-defined]  # it only says "no such endpoint"
+
+
 # --- schema ---------------------------------------------------------------------------------------------
 
 class ErrorDetailSerializer(serializers.Serializer):
@@ -147,7 +154,8 @@ class ErrorDetailSerializer(serializers.Serializer):
         help_text=gettext_lazy(
             "CloudStack's errorcode: 401 unauthenticated, 431 invalid parameter or unknown id, "
             "432 unsupported, 530 internal error, 531 permission denied, 533 insufficient capacity, "
-            "535 resource unavailable, 536 limit exceeded, 537 resource in use."))
+            "534 resource unavailable, 535 resource allocation or limit exceeded, 536 resource in use, "
+            "537 network rule conflict."))
     cserrorcode = serializers.IntegerField(help_text=gettext_lazy("CloudStack's cserrorcode (the exception class)."))
     message = serializers.CharField(help_text=gettext_lazy("A human-readable, translated message."))
 

@@ -23,13 +23,6 @@ class AutoSchema(openapi.AutoSchema):
     """Adds the error responses every operation can give, so clients see the one error body everywhere.
     Views add their specific ones (409, 503) with @extend_schema."""
 
-    def get_override_parameters(self) -> list[Any]:
-        parameters = list(super().get_override_parameters())
-        query_serializer = getattr(self.view, "query_serializer_class", None)
-        if query_serializer is not None and getattr(self.view, "action", None) == "list":
-            parameters.append(query_serializer)
-        return parameters
-
     def _error_codes(self) -> list[str]:
         codes = ["401", "403"]
         if self.method != "GET" or self._is_list_view():

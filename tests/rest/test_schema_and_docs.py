@@ -11,6 +11,8 @@ from django.test import Client
 
 pytestmark = pytest.mark.django_db
 
+TOKEN = "/api/v1/auth/token/"
+
 ENDPOINTS = {
     "/api/v1/virtual-machines/": {"get", "post"},
     "/api/v1/virtual-machines/{id}/": {"get"},
@@ -26,6 +28,7 @@ ENDPOINTS = {
     "/api/v1/service-offerings/{id}/": {"get"},
     "/api/v1/templates/": {"get"},
     "/api/v1/templates/{id}/": {"get"},
+    "/api/v1/auth/token/": {"post"},
 }
 
 
@@ -43,7 +46,7 @@ def test_schema_has_every_endpoint(schema):
 
 def test_long_operations_document_202_with_the_job_and_location(schema):
     for path, methods in ENDPOINTS.items():
-        if "post" not in methods:
+        if "post" not in methods or path == TOKEN:
             continue
         responses = schema["paths"][path]["post"]["responses"]
         assert responses["202"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Job"}
@@ -83,3 +86,64 @@ def test_docs_pages_work_offline(db, page):
     for asset in assets:
         assert asset.startswith("/static/"), asset
         assert Client().get(asset).status_code == 200, asset
+
+
+PAGE = {"page": "integer", "page_size": "integer"}
+LIST_PARAMETERS = {
+    "/api/v1/virtual-machines/": {"state": "string", "zone": "string", "name": "string", "keyword": "string",
+                                  "include_destroyed": "boolean", "ordering": "array", **PAGE},
+    "/api/v1/jobs/": {"pending": "boolean", "status": "string", "instance_type": "string",
+                      "instance_id": "string", "ordering": "array", **PAGE},
+    "/api/v1/zones/": {"available": "boolean", "ordering": "array", **PAGE},
+    "/api/v1/templates/": {"template_filter": "string", "zone": "string", "ordering": "array", **PAGE},
+    "/api/v1/service-offerings/": {"ordering": "array", **PAGE},
+}
+
+
+def _list_parameters(schema: dict, path: str) -> dict[str, dict]:
+    return {parameter["name"]: parameter for parameter in schema["paths"][path]["get"]["parameters"]}
+
+
+def test_list_filters_are_documented_with_their_types(schema):
+    for path, expected in LIST_PARAMETERS.items():
+        parameters = _list_parameters(schema, path)
+        assert {name: p["schema"]["type"] for name, p in parameters.items()} == expected, path
+        for name, parameter in parameters.items():
+            assert parameter["in"] == "query" and not parameter.get("required", False), (path, name)
+            assert parameter.get("description"), (path, name)
+
+    vms = _list_parameters(schema, "/api/v1/virtual-machines/")
+    assert set(vms["state"]["schema"]["enum"]) == {"Starting", "Running", "Stopping", "Stopped", "Migrating",
+                                                   "Destroyed", "Expunging", "Error"}
+    assert vms["zone"]["schema"]["format"] == "uuid"
+    jobs = _list_parameters(schema, "/api/v1/jobs/")
+    assert set(jobs["status"]["schema"]["enum"]) == {"pending", "succeeded", "failed", "cancelled"}
+    assert jobs["instance_id"]["schema"]["format"] == "uuid"
+    templates = _list_parameters(schema, "/api/v1/templates/")
+    assert templates["zone"]["schema"]["format"] == "uuid"
+    assert "executable" in templates["template_filter"]["schema"]["enum"]
+
+
+def test_ordering_is_a_comma_separated_list_of_the_declared_fields(schema):
+    ordering = _list_parameters(schema, "/api/v1/virtual-machines/")["ordering"]
+    assert (ordering["style"], ordering["explode"]) == ("form", False)
+    assert ordering["schema"]["items"]["enum"] == ["name", "-name", "display_name", "-display_name", "state",
+                                                   "-state", "created", "-created"]
+
+
+def test_detail_and_action_operations_take_no_list_parameters(schema):
+    for path, operations in schema["paths"].items():
+        if path in LIST_PARAMETERS:
+            continue
+        for method, operation in operations.items():
+            names = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+            assert not names, (method, path, names)
+
+
+def test_token_endpoint_documents_the_token_and_no_request_body(schema):
+    operation = schema["paths"][TOKEN]["post"]
+    assert "requestBody" not in operation
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Token"}
+    assert schema["components"]["schemas"]["Token"]["properties"]["token"]["type"] == "string"
+    assert {next(iter(scheme)) for scheme in operation["security"]} == {"tokenAuth", "apiKeyAuth", "cookieAuth"}
