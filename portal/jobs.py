@@ -4,6 +4,7 @@ A service submits a job inside its transaction; the Celery message is published 
 worker never sees a job whose rows are not there yet. The job row is the source of truth that every door
 reads (queryAsyncJobResult, GET /api/v1/jobs/<id>, the UI), so a job outlives a web restart.
 A handler is a function `handler(job) -> JobOutcome` named by dotted path; it runs in a worker.
+Every change of a job row stamps `updated` and tells portal.live, which pushes it to browsers.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from accounts.models import Account, User
+from portal import live
 from portal.errors import ServiceError
 from portal.events import event_emit
 from portal.models import AsyncJob, Event
@@ -68,6 +70,7 @@ def job_submit(
     )
     event_emit(type=event_type, description=description, account=account, user=caller,
                state=Event.State.SCHEDULED, job=job, resource=instance)
+    live.job_changed(job.pk)  # before the enqueue: an eager run publishes its own changes after this one
     transaction.on_commit(lambda: _enqueue(job))
     return job
 
@@ -80,8 +83,9 @@ def _enqueue(job: AsyncJob) -> None:
 
 def job_progress(job: AsyncJob, percent: int) -> None:
     percent = max(0, min(100, int(percent)))
-    AsyncJob.objects.filter(pk=job.pk).update(progress=percent)
+    AsyncJob.objects.filter(pk=job.pk).update(progress=percent, updated=timezone.now())
     job.progress = percent
+    live.job_changed(job.pk)
 
 
 def job_execute(job_uuid: str) -> AsyncJob | None:
@@ -98,7 +102,9 @@ def job_execute(job_uuid: str) -> AsyncJob | None:
     resource_account = Account.objects.get(pk=job.params.get("resource_account", job.account_id))
     event_type = job.params.get("event_type", job.cmd)
     description = job.params.get("description", job.cmd)
-    AsyncJob.objects.filter(pk=job.pk).update(started=timezone.now())
+    now = timezone.now()
+    AsyncJob.objects.filter(pk=job.pk).update(started=now, updated=now)
+    live.job_changed(job.pk)
     event_emit(type=event_type, description=description, account=resource_account, user=job.user,
                state=Event.State.STARTED, job=job)
     handler: Callable[[AsyncJob], JobOutcome] = import_string(job.handler)
@@ -122,18 +128,22 @@ def _finish_succeeded(job: AsyncJob, outcome: JobOutcome, account: Account, even
         result, result_type = {"object": outcome.object_type, "id": outcome.object_id}, "object"
     else:
         result, result_type = {"text": outcome.text}, "text"
+    now = timezone.now()
     AsyncJob.objects.filter(pk=job.pk).update(
         status=AsyncJob.Status.SUCCEEDED, progress=100, result_code=0, result_type=result_type,
-        result=result, completed=timezone.now(),
+        result=result, completed=now, updated=now,
     )
+    live.job_changed(job.pk)
     event_emit(type=event_type, description=_("Completed: %(what)s") % {"what": description},
                account=account, user=job.user, state=Event.State.COMPLETED, job=job)
 
 
 def _finish_failed(job: AsyncJob, errorcode: int, message: str, account: Account, event_type: str) -> None:
+    now = timezone.now()
     AsyncJob.objects.filter(pk=job.pk).update(
         status=AsyncJob.Status.FAILED, result_code=530, result_type="object",
-        result={"errorcode": errorcode, "errortext": message}, completed=timezone.now(),
+        result={"errorcode": errorcode, "errortext": message}, completed=now, updated=now,
     )
+    live.job_changed(job.pk)
     event_emit(type=event_type, description=_("Failed: %(error)s") % {"error": message}, account=account,
                user=job.user, state=Event.State.COMPLETED, level=Event.Level.ERROR, job=job)

@@ -35,6 +35,9 @@ class AsyncJob(TenantOwned):
     created = models.DateTimeField(auto_now_add=True)
     started = models.DateTimeField(null=True, blank=True)
     completed = models.DateTimeField(null=True, blank=True)
+    # Stamped on every change (portal.jobs passes it to each UPDATE, which bypasses auto_now): the live relay
+    # of the embedded default finds what changed since its last read with one indexed range query.
+    updated = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["-created", "-id"]
