@@ -11,7 +11,7 @@ urlpatterns = [
     path("deploy/", views.vm_deploy, name="vm_deploy"),
     path("<str:vm_id>/", views.vm_detail, name="vm_detail"),
     *[
-        path(f"<str:vm_id>/{action}/", views.vm_action, {"action": action}, name=f"vm_{action}")
+        path(f"<str:vm_id>/{action}/", views.vm_action_view(action), {"action": action}, name=f"vm_{action}")
         for action in views.ACTIONS
     ],
 ]

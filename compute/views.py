@@ -11,11 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.models import User
@@ -28,15 +27,15 @@ from portal.authz import can
 from portal.errors import ServiceError
 from portal.models import AsyncJob
 from portal.selectors import event_list, job_list
+from portal.ui.access import requires
 from portal.ui.shortcuts import (
     VM_INSTANCE_TYPE,
     cmd_label,
     http_errors,
     job_rows,
-    paginate,
     pending_jobs_by_instance,
-    querystring_without_page,
 )
+from portal.ui.tables import Column, TableSpec, build_table, parse_query, render_table
 
 
 @dataclass(frozen=True)
@@ -83,8 +82,36 @@ def available_actions(caller: User, vm: VirtualMachine) -> list[VmAction]:
     return [a for a in ACTIONS.values() if a.is_valid_in(vm.state) and can(caller, a.permission, vm)]
 
 
+VM_TABLE = TableSpec(
+    id="vm-table",
+    columns=(
+        Column("name", gettext_lazy("Name"), ("name",)),
+        Column("display_name", gettext_lazy("Display name"), ("display_name",), css="hide-sm"),
+        Column("state", gettext_lazy("State"), ("state",)),
+        Column("zone", gettext_lazy("Zone"), ("zone__name",)),
+        Column("offering", gettext_lazy("Offering"), ("service_offering__name",), css="hide-md"),
+        Column("template", gettext_lazy("Template"), ("template__name",), css="hide-md"),
+        Column("host", gettext_lazy("Host"), ("host__name",), css="hide-md"),
+        Column("created", pgettext_lazy("timestamp", "Created"), ("created",)),
+    ),
+    default_sort="-created",
+    search_placeholder=gettext_lazy("Search by name"),
+)
+
+
+def vm_rows(caller: User, vms: list[VirtualMachine]) -> list[dict[str, object]]:
+    """Each VM with its newest pending job (one query for the page), which the row shows as a link."""
+    pending = pending_jobs_by_instance(caller=caller, instance_type=VM_INSTANCE_TYPE,
+                                       instance_ids=[vm.uuid for vm in vms])
+    rows = []
+    for vm in vms:
+        job = pending.get(str(vm.uuid))
+        rows.append({"vm": vm, "job": job, "job_label": cmd_label(job.cmd) if job else ""})
+    return rows
+
+
 @require_safe
-@login_required
+@requires("vm.list")
 @http_errors
 def vm_list_view(request: HttpRequest) -> HttpResponse:
     filter_form = VmFilterForm(request.GET or None)
@@ -92,22 +119,18 @@ def vm_list_view(request: HttpRequest) -> HttpResponse:
     if filter_form.is_valid():
         filters = VmFilters(keyword=filter_form.cleaned_data["q"] or None,
                             state=filter_form.cleaned_data["state"] or None)
-    page = paginate(request, vm_list(caller=request.user, filters=filters))
-    vms = list(page.object_list)
-    pending = pending_jobs_by_instance(caller=request.user, instance_type=VM_INSTANCE_TYPE,
-                                       instance_ids=[vm.uuid for vm in vms])
-    return render(request, "compute/vm_list.html", {
-        "page": page,
-        "rows": [{"vm": vm, "job": job, "job_label": cmd_label(job.cmd) if job else ""}
-                 for vm, job in ((vm, pending.get(str(vm.uuid))) for vm in vms)],
+    show_host = can(request.user, "host.list")
+    spec = VM_TABLE if show_host else VM_TABLE.without("host")
+    table = build_table(spec, parse_query(request, spec), vm_list(caller=request.user, filters=filters),
+                        rows=lambda vms: vm_rows(request.user, vms))
+    return render_table(request, table, "compute/vm_list.html", "compute/_vm_table.html", {
         "filter_form": filter_form,
-        "show_host": can(request.user, "host.list"),
-        "querystring": querystring_without_page(request),
+        "show_host": show_host,
     })
 
 
 @require_safe
-@login_required
+@requires("vm.view")
 @http_errors
 def vm_detail(request: HttpRequest, vm_id: str) -> HttpResponse:
     vm = vm_get(caller=request.user, vm_id=vm_id)
@@ -123,13 +146,11 @@ def vm_detail(request: HttpRequest, vm_id: str) -> HttpResponse:
         "job_rows": rows,
         "events": events,
         "show_host": can(request.user, "host.list"),
-        # Refresh while something is under way, until live push arrives.
-        "auto_refresh": pending is not None or vm.state in (VmState.STARTING, VmState.STOPPING),
     })
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-@login_required
+@requires("vm.deploy")
 @http_errors
 def vm_deploy(request: HttpRequest) -> HttpResponse:
     form = DeployVmForm(request.POST if request.method == "POST" else None, caller=request.user)
@@ -149,8 +170,6 @@ def vm_deploy(request: HttpRequest) -> HttpResponse:
     return render(request, "compute/vm_deploy.html", {"form": form})
 
 
-@require_POST
-@login_required
 @http_errors
 def vm_action(request: HttpRequest, vm_id: str, action: str) -> HttpResponse:
     spec = ACTIONS[action]
@@ -162,3 +181,9 @@ def vm_action(request: HttpRequest, vm_id: str, action: str) -> HttpResponse:
         return redirect("compute:vm_detail", vm_id=vm.uuid)
     messages.success(request, str(spec.requested) % {"name": vm.name})
     return redirect("ui:job_detail", job_id=job.uuid)
+
+
+def vm_action_view(action: str) -> Callable[..., HttpResponse]:
+    """The route of one power action: POST only, declaring the authz action it runs (portal.ui.access).
+    Whether it may run on this VM in its state is the service's decision."""
+    return require_POST(requires(ACTIONS[action].permission)(vm_action))

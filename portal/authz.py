@@ -14,6 +14,7 @@ compares roles, ownership or permissions. Three rules, in order:
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 
 from django.db.models import Model, Q, QuerySet
 from django.utils.translation import gettext as _
@@ -57,6 +58,10 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "dashboard.view": EVERYONE,
     "host.list": ROOT,
     "host.add": ROOT,
+    "user.list": EVERYONE,
+    "user.keys.register": EVERYONE,
+    "user.keys.get": EVERYONE,
+    "network.list": EVERYONE,
 }
 
 # action -> the django-guardian permission that grants it on a single object to someone who does not own it.
@@ -94,6 +99,9 @@ def owns(caller: User, obj: Model) -> bool:
         return True
     if role is Role.DOMAIN_ADMIN:
         return obj.domain.path.startswith(caller.account.domain.path)
+    if isinstance(obj, User):
+        # A user's identity (API keys, password) is their own, not shared with their account's other users.
+        return obj.pk == caller.pk
     return obj.account_id == caller.account_id
 
 
@@ -146,3 +154,31 @@ def _granted_ids(caller: User, model: type[Model]) -> Q:
     group_perms = get_group_obj_perms_model(model)
     return Q(pk__in=user_perms.objects.filter(user=caller).values("content_object_id")) | Q(
         pk__in=group_perms.objects.filter(group__in=caller.groups.all()).values("content_object_id"))
+
+
+@dataclass(frozen=True)
+class Reach:
+    """The tenancy part of `scope` as data, for code that routes rather than filters: the live updates
+    (portal.live) pick the channel groups a browser joins from it. Exactly one field is set."""
+
+    everything: bool = False
+    domain_path: str = ""  # a domain admin's subtree: every domain whose path starts with this
+    account_id: int | None = None  # an end user's account
+
+    def excluded(self, queryset: QuerySet) -> QuerySet:
+        """The rows of queryset outside this reach (what only object grants let the caller see)."""
+        if self.everything:
+            return queryset.none()
+        if self.domain_path:
+            return queryset.exclude(domain__path__startswith=self.domain_path)
+        return queryset.exclude(account_id=self.account_id)
+
+
+def reach(caller: User) -> Reach:
+    """What `scope` lets the caller see through tenancy (object grants come on top)."""
+    role = role_of(caller)
+    if role is Role.ROOT_ADMIN:
+        return Reach(everything=True)
+    if role is Role.DOMAIN_ADMIN:
+        return Reach(domain_path=caller.account.domain.path)
+    return Reach(account_id=caller.account_id)

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "channels",
+    "django_htmx",
     "portal",
     "accounts",
     "infrastructure",
@@ -79,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -202,7 +204,7 @@ REST_FRAMEWORK = {
         "portal.rest.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["portal.rest.permissions.AuthzPermission"],
     "DEFAULT_PAGINATION_CLASS": "portal.rest.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "portal.rest.schema.AutoSchema",
@@ -243,6 +245,8 @@ CIRROSTACK_SERIAL_LOG_DIR = os.environ.get("CIRROSTACK_SERIAL_LOG_DIR", "/var/lo
 CIRROSTACK_API_EXPIRES_MAX_AHEAD = int(os.environ.get("CIRROSTACK_API_EXPIRES_MAX_AHEAD", "86400"))
 # CloudStack's default.page.size: list commands answer at most this many items per page.
 CIRROSTACK_API_DEFAULT_PAGE_SIZE = int(os.environ.get("CIRROSTACK_API_DEFAULT_PAGE_SIZE", "500"))
+# Seconds a CloudStack API login session (JSESSIONID + sessionkey) lives without a call (session.timeout).
+CIRROSTACK_API_SESSION_TIMEOUT = int(os.environ.get("CIRROSTACK_API_SESSION_TIMEOUT", "1800"))
 
 LOGGING = {
     "version": 1,

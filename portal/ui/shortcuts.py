@@ -1,4 +1,4 @@
-"""Helpers shared by the web UI's views (portal.ui and compute.views): error mapping, paging, job rows.
+"""Helpers shared by the web UI's views (portal.ui and compute.views): error mapping, job rows.
 
 The UI is a door: these helpers only translate service outcomes into HTTP and shape rows for templates.
 """
@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
@@ -23,7 +21,6 @@ from portal.errors import NotAuthenticated, NotFound, PermissionDenied
 from portal.models import AsyncJob
 from portal.selectors import job_list
 
-PAGE_SIZE = 20
 VM_INSTANCE_TYPE = "virtualmachine"
 
 # Human names for job commands; unknown commands are shown as they are.
@@ -53,17 +50,6 @@ def http_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
             raise DjangoPermissionDenied(exc.message) from exc
 
     return wrapper
-
-
-def paginate(request: HttpRequest, queryset: QuerySet, per_page: int = PAGE_SIZE) -> Page:
-    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
-
-
-def querystring_without_page(request: HttpRequest) -> str:
-    """The current filters, for pagination links that keep them."""
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
 
 
 def pending_jobs_by_instance(

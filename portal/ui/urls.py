@@ -1,4 +1,5 @@
-"""Routes of the web UI: the `ui` namespace (sign-in, dashboard, jobs) and the `compute` namespace (VMs).
+"""Routes of the web UI: the `ui` namespace (sign-in, dashboard, jobs, events, infrastructure) and the
+`compute` namespace (VMs).
 
 portal.urls includes this module at the root without a namespace, so both namespaces are top-level:
 reverse("ui:dashboard"), reverse("compute:vm_list").
@@ -7,19 +8,23 @@ reverse("ui:dashboard"), reverse("compute:vm_list").
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from portal.ui import views
+from portal.ui import infrastructure, views
+from portal.ui.access import public
 
 # Not `app_name`: a module-level app_name would namespace the compute routes too ("ui:compute:...").
 UI_NAMESPACE = "ui"
 
 ui_patterns = [
     path("", views.dashboard, name="dashboard"),
-    path("login/", auth_views.LoginView.as_view(template_name="registration/login.html",
-                                                redirect_authenticated_user=True), name="login"),
+    path("login/", public(auth_views.LoginView.as_view(template_name="registration/login.html",
+                                                       redirect_authenticated_user=True)), name="login"),
     # Django's LogoutView accepts POST only (a GET answers 405), so a link cannot sign anyone out.
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", public(auth_views.LogoutView.as_view()), name="logout"),
     path("jobs/", views.jobs, name="job_list"),
     path("jobs/<str:job_id>/", views.job_detail, name="job_detail"),
+    path("events/", views.events, name="event_list"),
+    path("infrastructure/zones/", infrastructure.zones, name="zone_list"),
+    path("infrastructure/hosts/", infrastructure.hosts, name="host_list"),
 ]
 
 urlpatterns = [

@@ -1,14 +1,15 @@
-"""Web UI pages that are not about one kind of resource: dashboard and async jobs.
+"""Web UI pages that are not about one kind of resource: dashboard, async jobs and events.
 
 Reads go through selectors (already scoped to the caller); nothing here writes or checks roles.
 """
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_safe
 
 from compute.selectors import VmFilters, vm_get, vm_list
@@ -16,14 +17,9 @@ from compute.states import VmState
 from portal.errors import NotFound
 from portal.models import AsyncJob
 from portal.selectors import event_list, job_get, job_list
-from portal.ui.shortcuts import (
-    VM_INSTANCE_TYPE,
-    cmd_label,
-    http_errors,
-    job_rows,
-    paginate,
-    querystring_without_page,
-)
+from portal.ui.access import requires
+from portal.ui.shortcuts import VM_INSTANCE_TYPE, cmd_label, http_errors, job_rows
+from portal.ui.tables import Column, TableSpec, build_table, parse_query, render_table
 
 # States shown on the dashboard even when the caller has no VM in them.
 ALWAYS_SHOWN_STATES = (VmState.RUNNING, VmState.STOPPED)
@@ -31,7 +27,7 @@ HIDDEN_FROM_TOTAL = (VmState.DESTROYED, VmState.EXPUNGING)
 
 
 @require_safe
-@login_required
+@requires("dashboard.view")
 @http_errors
 def dashboard(request: HttpRequest) -> HttpResponse:
     counts = dict(
@@ -52,20 +48,58 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     })
 
 
+JOB_TABLE = TableSpec(
+    id="job-table",
+    columns=(
+        Column("job", _("Job"), ("cmd",)),
+        Column("status", _("Status"), ("status",)),
+        Column("progress", _("Progress"), ("progress",), css="hide-sm"),
+        Column("object", _("Object")),
+        Column("created", pgettext_lazy("timestamp", "Created"), ("created",), css="hide-sm"),
+        Column("completed", pgettext_lazy("timestamp", "Completed"), ("completed",), css="hide-sm"),
+    ),
+    default_sort="-created",
+    search_fields=("cmd", "instance_id"),
+    search_placeholder=_("Search by command or object id"),
+)
+
+EVENT_TABLE = TableSpec(
+    id="event-table",
+    columns=(
+        Column("time", _("Time"), ("created",)),
+        Column("level", _("Level"), ("level",)),
+        Column("type", _("Type"), ("type",)),
+        Column("state", _("State"), ("state",), css="hide-sm"),
+        Column("description", _("Description")),
+        Column("account", _("Account"), ("account__name",), css="hide-sm"),
+        Column("user", _("User"), ("user__username",), css="hide-md"),
+    ),
+    default_sort="-time",
+    search_fields=("type", "description", "account__name", "user__username"),
+    search_placeholder=_("Search by type, text, account or user"),
+)
+
+
 @require_safe
-@login_required
+@requires("job.list")
 @http_errors
 def jobs(request: HttpRequest) -> HttpResponse:
-    page = paginate(request, job_list(caller=request.user))
-    return render(request, "ui/job_list.html", {
-        "page": page,
-        "rows": job_rows(caller=request.user, jobs=page.object_list),
-        "querystring": querystring_without_page(request),
-    })
+    table = build_table(JOB_TABLE, parse_query(request, JOB_TABLE), job_list(caller=request.user),
+                        rows=lambda page: job_rows(caller=request.user, jobs=page))
+    return render_table(request, table, "ui/job_list.html", "ui/_job_table.html")
 
 
 @require_safe
-@login_required
+@requires("event.list")
+@http_errors
+def events(request: HttpRequest) -> HttpResponse:
+    """Every event the caller may see: a domain admin's whole subtree, everything for a root admin."""
+    table = build_table(EVENT_TABLE, parse_query(request, EVENT_TABLE), event_list(caller=request.user))
+    return render_table(request, table, "ui/event_list.html", "ui/_event_table.html")
+
+
+@require_safe
+@requires("job.view")
 @http_errors
 def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     job = job_get(caller=request.user, job_id=job_id)

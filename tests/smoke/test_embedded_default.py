@@ -48,7 +48,7 @@ def portal(data_dir: Path, port: int, log: Path) -> Iterator[str]:
             try:
                 if requests.get(f"{base}/login/", timeout=2).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or still loading its first page
                 pass
             assert time.monotonic() < deadline, f"portal did not answer:\n{log.read_text()[-3000:]}"
             time.sleep(0.5)

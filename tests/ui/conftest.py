@@ -1,9 +1,11 @@
-"""Fixtures of the web UI tests: logged-in clients and a compiled Simplified Chinese catalog."""
+"""Fixtures of the web UI tests: logged-in clients, a domain admin's subtree, a compiled Simplified Chinese
+catalog."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,9 @@ from django.conf import settings
 from django.test import Client
 from django.utils import translation
 
+from accounts.models import Account, Domain, User
 from compute import services
+from tests import factories
 
 ZH_PO = Path(settings.BASE_DIR) / "portal" / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
 
@@ -64,3 +68,24 @@ def zh_catalog() -> None:
     trans_real._translations = {}
     trans_real._default = None
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@dataclass
+class Tenants:
+    """Beyond `cloud`: a Sales subdomain with its domain admin and an end user in it."""
+
+    sales: Domain
+    domain_admin: User
+    carol: User
+
+
+@pytest.fixture
+def tenants(cloud) -> Tenants:
+    root = cloud.alice.account.domain
+    sales = factories.DomainFactory(name="Sales", parent=root)
+    return Tenants(
+        sales=sales,
+        domain_admin=factories.UserFactory(username="salesadmin", account__name="sales-admins",
+                                           account__domain=sales, account__account_type=Account.Type.DOMAIN_ADMIN),
+        carol=factories.UserFactory(username="carol", account__name="carol", account__domain=sales),
+    )

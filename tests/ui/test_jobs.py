@@ -10,8 +10,8 @@ from portal.models import AsyncJob
 pytestmark = pytest.mark.django_db
 
 
-def test_pending_job_page_refreshes_itself_until_done(cloud, login, deploy_vm,
-                                                      django_capture_on_commit_callbacks):
+def test_pending_job_and_vm_pages_follow_the_job_live_without_reloading(cloud, login, deploy_vm,
+                                                                        django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as enqueue:  # the job is submitted but not run yet
         vm = deploy_vm(cloud.alice, "web1", run=False)
     assert enqueue
@@ -19,20 +19,27 @@ def test_pending_job_page_refreshes_itself_until_done(cloud, login, deploy_vm,
     client = login(cloud.alice)
 
     pending = client.get(reverse("ui:job_detail", args=[job.uuid])).content.decode()
-    assert '<meta http-equiv="refresh" content="2">' in pending
     assert "Pending" in pending and "deployVirtualMachine" in pending
     assert reverse("compute:vm_detail", args=[vm.uuid]) in pending
+    # No self-refresh: static/js/live.js updates the marked elements from the WebSocket.
+    assert 'http-equiv="refresh"' not in pending
+    for marker in (f'data-job-status="{job.uuid}"', f'data-job-progress="{job.uuid}"',
+                   f'data-job-pending="{job.uuid}"', f'data-vm-state="{vm.uuid}"', 'id="job-tray"'):
+        assert marker in pending, marker
 
-    # The VM page refreshes too and links the pending job.
+    # The VM page links the pending job and marks what live updates change.
     vm_page = client.get(reverse("compute:vm_detail", args=[vm.uuid])).content.decode()
-    assert 'http-equiv="refresh"' in vm_page
+    assert 'http-equiv="refresh"' not in vm_page
     assert reverse("ui:job_detail", args=[job.uuid]) in vm_page
+    assert f'data-vm-state="{vm.uuid}"' in vm_page and f'data-job-pending="{job.uuid}"' in vm_page
+    vm_list = client.get(reverse("compute:vm_list")).content.decode()
+    assert f'data-vm-state="{vm.uuid}"' in vm_list and f'data-job-progress="{job.uuid}"' in vm_list
 
     for callback in enqueue:  # now the job runs (eager Celery, libvirt test driver)
         callback()
     done = client.get(reverse("ui:job_detail", args=[job.uuid])).content.decode()
-    assert 'http-equiv="refresh"' not in done
     assert "Succeeded" in done and "100%" in done
+    assert f'data-job-pending="{job.uuid}"' not in done
 
 
 def test_failed_job_shows_the_error(cloud, login, deploy_vm):

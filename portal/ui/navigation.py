@@ -1,0 +1,85 @@
+"""The web UI's navigation, declared as data: which sections a caller sees follows from their role and
+from portal.authz, never from checks in templates.
+
+End users see their own resources; domain admins also an Administration section (their subtree's
+events); root admins also an Infrastructure section (zones and hosts). A link is shown only when
+portal.authz.can() lets the caller run the action behind the page, so navigation and the pages agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from portal.authz import ADMINS, EVERYONE, ROOT, Role, can, role_of
+
+
+@dataclass(frozen=True)
+class NavItem:
+    url_name: str
+    label: str | Promise
+    action: str  # the portal.authz action the page runs
+    active_for: tuple[str, ...]  # view names (or "namespace:" prefixes) that highlight the item
+
+
+@dataclass(frozen=True)
+class NavSection:
+    key: str
+    label: str | Promise | None  # None: the unlabelled first section
+    roles: frozenset[Role]
+    items: tuple[NavItem, ...]
+
+
+NAVIGATION: tuple[NavSection, ...] = (
+    NavSection("main", None, EVERYONE, (
+        NavItem("ui:dashboard", _("Dashboard"), "dashboard.view", ("ui:dashboard",)),
+        NavItem("compute:vm_list", _("Virtual machines"), "vm.list", ("compute:",)),
+        NavItem("ui:job_list", _("Jobs"), "job.list", ("ui:job_list", "ui:job_detail")),
+    )),
+    NavSection("administration", _("Administration"), ADMINS, (
+        NavItem("ui:event_list", _("Events"), "event.list", ("ui:event_list",)),
+    )),
+    NavSection("infrastructure", _("Infrastructure"), ROOT, (
+        NavItem("ui:zone_list", _("Zones"), "zone.list", ("ui:zone_list",)),
+        NavItem("ui:host_list", _("Hosts"), "host.list", ("ui:host_list",)),
+    )),
+)
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    label: str | Promise
+    active: bool
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    label: str | Promise | None
+    links: tuple[Link, ...]
+
+
+def _is_active(item: NavItem, view_name: str) -> bool:
+    return any(view_name.startswith(name) if name.endswith(":") else view_name == name
+               for name in item.active_for)
+
+
+def navigation_for(user: User, view_name: str = "") -> list[Section]:
+    """The sections and links this user sees, the current page's link marked active."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    role = role_of(user)
+    sections = []
+    for section in NAVIGATION:
+        if role not in section.roles:
+            continue
+        links = tuple(Link(reverse(item.url_name), item.label, _is_active(item, view_name))
+                      for item in section.items if can(user, item.action))
+        if links:
+            sections.append(Section(section.key, section.label, links))
+    return sections
