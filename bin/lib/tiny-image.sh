@@ -63,8 +63,8 @@ fetch_kernel_deb() {
     cs_warn "apt cannot resolve $KERNEL_META; using the cached $(basename "$DEB")"
     return 0
   fi
-  ver=$(apt-cache policy "$pkg" | awk '$1 == "Candidate:" { print $2; exit }')
-  DEB=$(find "$CACHE" -maxdepth 1 -name "${pkg}_${ver/:/%3a}_*.deb" | head -n 1)
+  ver=$(apt-cache policy "$pkg" | awk '$1 == "Candidate:" { print $2 }')
+  DEB=$(find "$CACHE" -maxdepth 1 -name "${pkg}_${ver/:/%3a}_*.deb" -print -quit)
   [ -z "$DEB" ] || return 0
   cs_log "downloading $pkg $ver"
   tmp=$(mktemp -d "$CACHE/.download.XXXXXX")
@@ -73,7 +73,7 @@ fetch_kernel_deb() {
     { rm -rf "$tmp"; cs_die "apt-get download $pkg=$ver failed (apt sources / network?)"; }
   find "$CACHE" -maxdepth 1 -name "${pkg%%-[0-9]*}-*_*.deb" -delete   # drop older kernels
   mv "$tmp"/*.deb "$CACHE/"; rm -rf "$tmp"
-  DEB=$(find "$CACHE" -maxdepth 1 -name "${pkg}_${ver/:/%3a}_*.deb" | head -n 1)
+  DEB=$(find "$CACHE" -maxdepth 1 -name "${pkg}_${ver/:/%3a}_*.deb" -print -quit)
   [ -n "$DEB" ] || cs_die "the downloaded kernel package is not where it was expected in $CACHE"
 }
 
@@ -212,13 +212,15 @@ flock 9                                  # one build at a time per OUTDIR
 
 cs_ensure_packages required "${CS_IMAGE_PACKAGES[@]}"
 # The guest has no libc: busybox must be the static build (busybox-static), not the dynamic one.
-if readelf -l /bin/busybox 2>/dev/null | grep -q 'Requesting program interpreter'; then
+# grep reads all of readelf's output (no -q): an early exit would SIGPIPE readelf and, under pipefail,
+# turn a match into a failure.
+if readelf -l /bin/busybox 2>/dev/null | grep 'Requesting program interpreter' >/dev/null; then
   cs_die "/bin/busybox is dynamically linked; install busybox-static"
 fi
 
 fetch_kernel_deb
 STAMP="$(dpkg-deb -f "$DEB" Package) $(dpkg-deb -f "$DEB" Version)"
-STAMP="$STAMP script=$(sha256sum "$SELF" | cut -c1-16) $(busybox 2>&1 | head -n 1)"
+STAMP="$STAMP script=$(sha256sum "$SELF" | cut -c1-16) busybox-static=$(dpkg-query -W -f='${Version}' busybox-static)"
 OUTPUTS=(tiny.qcow2 tiny.iso tiny-kernel tiny-initrd.gz)
 up_to_date=1
 for f in "${OUTPUTS[@]}"; do [ -s "$OUT/$f" ] || up_to_date=0; done
@@ -233,7 +235,7 @@ B=$(mktemp -d "$OUT/.build.XXXXXX")
 trap 'rm -rf "$B"' EXIT
 KROOT=$B/kernel
 dpkg-deb -x "$DEB" "$KROOT"
-KREL=$(basename "$(find "$KROOT/lib/modules" -mindepth 1 -maxdepth 1 -type d | head -n 1)")
+KREL=$(basename "$(find "$KROOT/lib/modules" -mindepth 1 -maxdepth 1 -type d -print -quit)")
 depmod -b "$KROOT" "$KREL"               # the .deb carries no modules.dep (depmod runs at install)
 cp "$KROOT/boot/vmlinuz-$KREL" "$B/tiny-kernel"
 build_initramfs "$KROOT" "$KREL" "$B/tiny-initrd.gz"
