@@ -77,6 +77,8 @@ class User(AbstractUser):
     account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
     api_key = models.CharField(max_length=128, unique=True, null=True, blank=True)
     secret_key = models.CharField(max_length=128, blank=True)
+    # CloudStack's usersource: "native" users have a portal password, "ldap" ones authenticate to a directory.
+    source = models.CharField(max_length=16, default="native", editable=False)
 
     objects = UserManager()
 
@@ -101,3 +103,71 @@ class TenantOwned(models.Model):
         if self.account_id and not self.domain_id:
             self.domain_id = self.account.domain_id
         super().save(*args, **kwargs)
+
+
+class LdapConfiguration(models.Model):
+    """An LDAP server users authenticate against (CloudStack's addLdapConfiguration). A configuration with a
+    domain serves that domain; one without serves every domain that has none of its own."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    hostname = models.CharField(_("hostname"), max_length=255)
+    port = models.PositiveIntegerField(_("port"), default=389)
+    domain = models.ForeignKey(Domain, null=True, blank=True, on_delete=models.CASCADE,
+                               related_name="ldap_configurations")
+    bind_dn = models.CharField(_("bind DN"), max_length=1024, blank=True)
+    # Fernet token (accounts.crypto): the portal binds with it again, so it is encrypted, not hashed.
+    bind_password_encrypted = models.TextField(blank=True)
+    base_dn = models.CharField(_("base DN"), max_length=1024, blank=True)
+    username_attribute = models.CharField(_("username attribute"), max_length=64, default="uid")
+    user_object_class = models.CharField(_("user object class"), max_length=64, default="inetOrgPerson")
+    start_tls = models.BooleanField(_("StartTLS"), default=False)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [models.UniqueConstraint(fields=["hostname", "port", "domain"],
+                                               name="unique_ldap_server_per_domain")]
+
+    def __str__(self) -> str:
+        return self.uri
+
+    @property
+    def uri(self) -> str:
+        return f"ldap://{self.hostname}:{self.port}"
+
+    @property
+    def bind_password(self) -> str:
+        from accounts.crypto import decrypt
+        return decrypt(self.bind_password_encrypted, purpose="ldap-bind")
+
+    @bind_password.setter
+    def bind_password(self, value: str) -> None:
+        from accounts.crypto import encrypt
+        self.bind_password_encrypted = encrypt(value, purpose="ldap-bind")
+
+
+class LdapLink(models.Model):
+    """An LDAP group or OU whose members log in to one account of a domain (CloudStack's linkDomainToLdap)."""
+
+    class Type(models.TextChoices):
+        GROUP = "GROUP", _("Group")
+        OU = "OU", _("Organizational unit")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="ldap_links")
+    type = models.CharField(_("type"), max_length=8, choices=Type.choices)
+    name = models.CharField(_("distinguished name"), max_length=1024)
+    account_type = models.IntegerField(_("account type"), choices=Account.Type.choices, default=Account.Type.USER)
+    account_name = models.CharField(_("account"), max_length=255)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["domain__path", "pk"]
+        constraints = [models.UniqueConstraint(fields=["domain", "type", "name"], name="unique_ldap_link")]
+
+    def __str__(self) -> str:
+        return f"{self.domain.path} {self.type} {self.name}"
+
+
+# Resource limits live in their own module; imported here so Django registers the models with this app.
+from accounts.limits import ResourceCount, ResourceLimit  # noqa: E402, F401

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+
+import ldap
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from accounts.models import Account, Domain, User
+from accounts import ldap as directory
+from accounts.ldap import DirectoryUser
+from accounts.models import Account, Domain, LdapConfiguration, LdapLink, User
 from portal.authz import Role, authorize, role_of
-from portal.errors import InvalidParameter, NotFound
+from portal.errors import InvalidParameter, NotFound, OperationFailed
 from portal.lookup import get_by_uuid
+
+logger = logging.getLogger(__name__)
 
 
 def domain_list(*, caller: User) -> QuerySet[Domain]:
@@ -121,3 +128,87 @@ def user_for_session(user_pk: object) -> User | None:
         return User.objects.select_related("account", "account__domain").filter(pk=user_pk).first()
     except (ValidationError, ValueError, TypeError):
         return None
+
+
+# --- LDAP -------------------------------------------------------------------------------------------------
+
+def ldap_configuration_list(*, caller: User, domain: Domain | None = None) -> QuerySet[LdapConfiguration]:
+    """LDAP servers are the cloud operator's business: root admins only (their bind secrets live here)."""
+    authorize(caller, "ldap.list")
+    configurations = LdapConfiguration.objects.select_related("domain")
+    return configurations.filter(domain=domain) if domain is not None else configurations
+
+
+def ldap_configuration_get(*, caller: User, configuration_id: str) -> LdapConfiguration:
+    return get_by_uuid(ldap_configuration_list(caller=caller), configuration_id, _("an LDAP configuration"))
+
+
+def ldap_link_list(*, caller: User, domain: Domain | None = None) -> QuerySet[LdapLink]:
+    authorize(caller, "ldap.list")
+    links = LdapLink.objects.select_related("domain")
+    return links.filter(domain=domain) if domain is not None else links
+
+
+def ldap_configuration_for_domain(domain: Domain) -> LdapConfiguration | None:
+    """The server a domain's users authenticate to: the domain's own, else the global one (CloudStack's
+    rule). Authentication, so no caller to scope to."""
+    own = LdapConfiguration.objects.filter(domain=domain).order_by("pk").first()
+    return own or LdapConfiguration.objects.filter(domain=None).order_by("pk").first()
+
+
+def ldap_login_candidates(*, username: str, domain: Domain | None
+                          ) -> list[tuple[LdapConfiguration, Domain | None, list[LdapLink]]]:
+    """Where an LDAP login may land, per server to try: (server, the domain the login must land in, the
+    links to match). The domain is the one a CloudStack login names, else the one an earlier LDAP login or
+    import put this user in; with neither (the web UI asks for no domain), every linked domain is a
+    candidate. Authentication, so no caller to scope to."""
+    links = LdapLink.objects.select_related("domain").order_by("domain__path", "pk")
+    if domain is None:
+        existing = User.objects.select_related("account__domain").filter(
+            username__iexact=username, source="ldap", account__isnull=False).first()
+        domain = existing.account.domain if existing is not None else None
+    if domain is not None:
+        configuration = ldap_configuration_for_domain(domain)
+        return [(configuration, domain, list(links.filter(domain=domain)))] if configuration is not None else []
+    by_configuration: dict[int, tuple[LdapConfiguration, Domain | None, list[LdapLink]]] = {}
+    for link in links:
+        configuration = ldap_configuration_for_domain(link.domain)
+        if configuration is not None:
+            by_configuration.setdefault(configuration.pk, (configuration, None, []))[2].append(link)
+    return list(by_configuration.values())
+
+
+def ldap_directory_user_list(*, caller: User, domain: Domain | None = None,
+                             username: str | None = None) -> list[DirectoryUser]:
+    """The users of the directory that serves `domain` (the global one without), read live from the
+    server (CloudStack's listLdapUsers). An unreachable server is a failed operation, not an empty list."""
+    authorize(caller, "ldap.list")
+    configuration = _ldap_configuration_to_read(domain)
+    try:
+        return directory.search_users(configuration, username=username)
+    except ldap.LDAPError as exc:
+        raise _directory_failed(configuration, exc) from exc
+
+
+def _ldap_configuration_to_read(domain: Domain | None) -> LdapConfiguration:
+    configuration = (ldap_configuration_for_domain(domain) if domain is not None
+                     else LdapConfiguration.objects.filter(domain=None).order_by("pk").first())
+    if configuration is None:
+        raise InvalidParameter(_("No LDAP server is configured for this domain."))
+    return configuration
+
+
+def _directory_failed(configuration: LdapConfiguration, exc: Exception) -> OperationFailed:
+    logger.error("LDAP server %s could not be searched: %s", configuration.uri, exc)
+    return OperationFailed(_("The LDAP server %(uri)s could not be searched; see the server log.") % {
+        "uri": configuration.uri})
+
+
+def ldap_directory_group_members(*, caller: User, domain: Domain | None, group: str) -> list[DirectoryUser]:
+    """The members of a directory group (by DN or cn), read live like ldap_directory_user_list."""
+    authorize(caller, "ldap.list")
+    configuration = _ldap_configuration_to_read(domain)
+    try:
+        return directory.search_group_members(configuration, group)
+    except ldap.LDAPError as exc:
+        raise _directory_failed(configuration, exc) from exc

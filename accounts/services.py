@@ -12,9 +12,11 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
-from accounts.models import Account, Domain, User
+from accounts.ldap import DirectoryUser
+from accounts.models import Account, Domain, LdapConfiguration, LdapLink, User
+from accounts.selectors import ldap_directory_group_members, ldap_directory_user_list
 from portal.authz import authorize
-from portal.errors import PermissionDenied
+from portal.errors import InvalidParameter, NotFound, PermissionDenied
 from portal.events import event_emit
 
 logger = logging.getLogger(__name__)
@@ -72,7 +74,8 @@ def user_login(*, request: HttpRequest, username: str, password: str, domain: Do
     password, wrong or unknown domain, disabled user or account) gives the same 531, so a caller cannot
     probe which part was wrong. Success is recorded as any Django login is (last_login)."""
     # The password is checked even when the domain is unknown, so both failures take the same time.
-    user = authenticate(request, username=username, password=password)
+    # The domain goes to the backends too: the LDAP one asks the directory that serves this domain.
+    user = authenticate(request, username=username, password=password, domain=domain, domain_required=True)
     if (user is None or domain is None or user.account_id is None or user.account.domain_id != domain.pk
             or user.account.state != Account.State.ENABLED):
         raise PermissionDenied(
@@ -94,3 +97,107 @@ def user_token_rotate(*, user: User) -> str:
     key = Token.objects.create(user=user).key
     logger.info("REST API token rotated for user %s", user.pk)
     return key
+
+
+# --- LDAP -------------------------------------------------------------------------------------------------
+
+@transaction.atomic
+def ldap_configuration_add(*, caller: User, hostname: str, port: int, domain: Domain | None = None,
+                           bind_dn: str = "", bind_password: str = "", base_dn: str = "",
+                           username_attribute: str = "uid", start_tls: bool = False) -> LdapConfiguration:
+    """Register an LDAP server for a domain, or for every domain without its own (domain None)."""
+    authorize(caller, "ldap.configure")
+    if not hostname or not 0 < port < 65536:
+        raise InvalidParameter(_("Give an LDAP hostname and a port between 1 and 65535."))
+    if LdapConfiguration.objects.filter(hostname=hostname, port=port, domain=domain).exists():
+        raise InvalidParameter(_("The LDAP server %(host)s:%(port)s is already configured for this domain.") % {
+            "host": hostname, "port": port})
+    configuration = LdapConfiguration(hostname=hostname, port=port, domain=domain, bind_dn=bind_dn,
+                                      base_dn=base_dn, username_attribute=username_attribute or "uid",
+                                      start_tls=start_tls)
+    configuration.bind_password = bind_password
+    configuration.save()
+    event_emit(type="LDAP.CONFIGURATION.ADD", description=_("Added LDAP server %(uri)s") % {
+        "uri": configuration.uri}, account=caller.account, user=caller, resource=configuration)
+    return configuration
+
+
+@transaction.atomic
+def ldap_configuration_delete(*, caller: User, configuration: LdapConfiguration) -> None:
+    """Users it already created stay; they cannot log in until another server serves their domain."""
+    authorize(caller, "ldap.configure")
+    event_emit(type="LDAP.CONFIGURATION.DELETE", description=_("Deleted LDAP server %(uri)s") % {
+        "uri": configuration.uri}, account=caller.account, user=caller, resource=configuration)
+    configuration.delete()
+
+
+@transaction.atomic
+def ldap_domain_link(*, caller: User, domain: Domain, type: str, name: str, account_type: int,
+                     account_name: str) -> LdapLink:
+    """Let the members of an LDAP group, or the users under an OU, log in to `account_name` of `domain`
+    (CloudStack's linkDomainToLdap); the account is created with `account_type` at the first such login."""
+    authorize(caller, "ldap.configure")
+    if type not in LdapLink.Type.values:
+        raise InvalidParameter(_("The link type must be GROUP or OU."))
+    if account_type not in (Account.Type.USER, Account.Type.DOMAIN_ADMIN):
+        raise InvalidParameter(_("The account type of an LDAP link must be 0 (user) or 2 (domain admin)."))
+    if not name or not account_name:
+        raise InvalidParameter(_("Give the distinguished name of the group or OU and an account name."))
+    existing = Account.objects.filter(domain=domain, name=account_name).first()
+    if existing is not None and existing.account_type != account_type:
+        raise InvalidParameter(_("Account %(name)s already exists with another account type.") % {
+            "name": account_name})
+    link, _created = LdapLink.objects.update_or_create(domain=domain, type=type, name=name, defaults={
+        "account_type": account_type, "account_name": account_name})
+    event_emit(type="LDAP.DOMAIN.LINK", description=_("Linked domain %(domain)s to LDAP %(type)s %(name)s") % {
+        "domain": domain.cloudstack_path, "type": type, "name": name},
+        account=caller.account, user=caller, resource=link)
+    return link
+
+
+@transaction.atomic
+def user_provision_from_ldap(*, domain: Domain, account_name: str, account_type: int, person: DirectoryUser,
+                             actor: User | None = None) -> User:
+    """Create the portal user of a directory user in `account_name` of `domain`, creating the account (with
+    `account_type`) if this is its first user. The user has no portal password: the directory checks it.
+    `actor` is the admin who imported the user; a first login provisions the user themself."""
+    if User.objects.filter(username__iexact=person.username).exists():
+        raise InvalidParameter(_("A user named %(name)s already exists.") % {"name": person.username})
+    account = Account.objects.select_for_update().filter(domain=domain, name=account_name).first()
+    if account is None:
+        account = account_create(name=account_name, domain=domain, account_type=account_type)
+    user = user_create(account=account, username=person.username, password=None, email=person.email,
+                       first_name=person.first_name, last_name=person.last_name)
+    User.objects.filter(pk=user.pk).update(source="ldap")
+    user.source = "ldap"
+    event_emit(type="USER.CREATE", description=_("Created LDAP user %(name)s in account %(account)s") % {
+        "name": person.username, "account": account.name}, account=account, user=actor or user, resource=user)
+    logger.info("Provisioned LDAP user %s (%s) into %s", person.username, person.dn, account)
+    return user
+
+
+def ldap_users_import(*, caller: User, domain: Domain, account_type: int, account_name: str | None,
+                      usernames: list[str] | None = None, group: str | None = None) -> list[User]:
+    """Create portal users for directory users ahead of their first login (CloudStack's importLdapUsers and,
+    for one user, ldapCreateAccount): the named users, or a group's members, or everyone. Each goes to
+    `account_name`, or to an account named after them. Users who already exist are skipped."""
+    authorize(caller, "ldap.import")
+    if account_type not in (Account.Type.USER, Account.Type.DOMAIN_ADMIN):
+        raise InvalidParameter(_("The account type of an LDAP user must be 0 (user) or 2 (domain admin)."))
+    if group:
+        people = ldap_directory_group_members(caller=caller, domain=domain, group=group)
+    else:
+        people = ldap_directory_user_list(caller=caller, domain=domain)
+    if usernames is not None:
+        wanted = {name.lower() for name in usernames}
+        people = [person for person in people if person.username.lower() in wanted]
+        missing = wanted - {person.username.lower() for person in people}
+        if missing:
+            raise NotFound(_("No LDAP user named %(names)s.") % {"names": ", ".join(sorted(missing))})
+    created = []
+    for person in people:
+        if User.objects.filter(username__iexact=person.username).exists():
+            continue
+        created.append(user_provision_from_ldap(domain=domain, account_name=account_name or person.username,
+                                                account_type=account_type, person=person, actor=caller))
+    return created

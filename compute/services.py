@@ -12,7 +12,9 @@ import re
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from accounts.limits import ResourceType
 from accounts.models import Account, User
+from accounts.services_limits import resource_release, resource_reserve
 from compute.models import ServiceOffering, VirtualMachine
 from compute.states import VM_STATE_MACHINE, VmEvent, VmState
 from infrastructure.models import AllocationState, Zone
@@ -64,6 +66,12 @@ def vm_deploy(
         _validate_name(name)
     if display_name and len(display_name) > 255:
         raise InvalidParameter(_("The display name is longer than 255 characters."))
+    # Counted first: over a limit, LimitExceeded rolls this transaction back and nothing is created.
+    root_size = service_offering.root_disk_size or template.size
+    for resource_type, amount in ((ResourceType.USER_VM, 1), (ResourceType.CPU, service_offering.cpu_number),
+                                  (ResourceType.MEMORY, service_offering.memory), (ResourceType.VOLUME, 1),
+                                  (ResourceType.PRIMARY_STORAGE, root_size)):
+        resource_reserve(account=owner, resource_type=resource_type, amount=amount)
 
     vm = VirtualMachine.objects.create(
         name=name or "pending", display_name=display_name or name or "", state=VmState.STOPPED, zone=zone,
@@ -78,7 +86,7 @@ def vm_deploy(
         setattr(vm, field, value)
     Volume.objects.create(
         name=f"ROOT-{vm.pk}", volume_type=Volume.Type.ROOT, state=Volume.State.ALLOCATED,
-        size=service_offering.root_disk_size or template.size, zone=zone, virtual_machine=vm,
+        size=root_size, zone=zone, virtual_machine=vm,
         template=template, account=owner, domain_id=owner.domain_id,
     )
     event_emit(type="VM.CREATE", description=_("Created VM %(name)s") % {"name": vm.name}, account=owner,
@@ -154,11 +162,22 @@ def vm_destroy(*, caller: User, vm: VirtualMachine) -> AsyncJob:
         VM_STATE_MACHINE.transit(vm, VmEvent.STOP_REQUESTED)
     else:
         VM_STATE_MACHINE.transit(vm, VmEvent.DESTROY_REQUESTED)
+        _release_destroyed(vm)
     target = vm.host or vm.last_host
     return job_submit(caller=caller, account=vm.account, cmd="destroyVirtualMachine",
                       handler=f"{JOB_MODULE}.run_vm_destroy", instance=vm,
                       queue=target.queue if target else DEFAULT_QUEUE,
                       event_type="VM.DESTROY", description=_("Destroying VM %(name)s") % {"name": vm.name})
+
+
+def _release_destroyed(vm: VirtualMachine) -> None:
+    """Called exactly where a VM enters Destroyed. CloudStack frees instance, CPU and memory counts on destroy;
+    the ROOT volume (volume and primary storage counts) stays counted until it is expunged, which does not
+    exist yet."""
+    offering = vm.service_offering
+    for resource_type, amount in ((ResourceType.USER_VM, 1), (ResourceType.CPU, offering.cpu_number),
+                                  (ResourceType.MEMORY, offering.memory)):
+        resource_release(account=vm.account, resource_type=resource_type, amount=amount)
 
 
 # --- worker side: what the host reported --------------------------------------------------------------
@@ -202,6 +221,7 @@ def vm_record_destroyed(*, vm: VirtualMachine) -> None:
         vm_record_stopped(vm=vm)
     if vm.state != VmState.DESTROYED:
         VM_STATE_MACHINE.transit(vm, VmEvent.DESTROY_REQUESTED)
+        _release_destroyed(vm)
     event_emit(type="VM.DESTROY", description=_("VM %(name)s destroyed") % {"name": vm.name},
                account=vm.account, resource=vm)
 

@@ -62,6 +62,12 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "user.keys.register": EVERYONE,
     "user.keys.get": EVERYONE,
     "network.list": EVERYONE,
+    "ldap.configure": ROOT,
+    "ldap.list": ROOT,
+    "ldap.import": ROOT,
+    "limit.list": EVERYONE,
+    "limit.update": ADMINS,
+    "count.update": ADMINS,
 }
 
 # action -> the django-guardian permission that grants it on a single object to someone who does not own it.

@@ -125,6 +125,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
+    # LDAP logins per domain (LdapConfiguration rows); local users never reach a directory.
+    "accounts.ldap_backend.CirrostackLDAPBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row; anonymous callers are refused upstream
@@ -256,3 +258,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("CIRROSTACK_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- resource limits -------------------------------------------------------------------------------------
+# CloudStack's max.account.* / max.domain.* global settings: resource type name -> default max, -1 = unlimited.
+RESOURCE_LIMIT_ACCOUNT_DEFAULTS: dict[str, int] = {}
+RESOURCE_LIMIT_DOMAIN_DEFAULTS: dict[str, int] = {}
