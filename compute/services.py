@@ -68,8 +68,7 @@ def vm_deploy(
         raise InvalidParameter(_("The display name is longer than 255 characters."))
     # Counted first: over a limit, LimitExceeded rolls this transaction back and nothing is created.
     root_size = service_offering.root_disk_size or template.size
-    for resource_type, amount in ((ResourceType.USER_VM, 1), (ResourceType.CPU, service_offering.cpu_number),
-                                  (ResourceType.MEMORY, service_offering.memory), (ResourceType.VOLUME, 1),
+    for resource_type, amount in (*_instance_resources(service_offering), (ResourceType.VOLUME, 1),
                                   (ResourceType.PRIMARY_STORAGE, root_size)):
         resource_reserve(account=owner, resource_type=resource_type, amount=amount)
 
@@ -174,10 +173,13 @@ def _release_destroyed(vm: VirtualMachine) -> None:
     """Called exactly where a VM enters Destroyed. CloudStack frees instance, CPU and memory counts on destroy;
     the ROOT volume (volume and primary storage counts) stays counted until it is expunged, which does not
     exist yet."""
-    offering = vm.service_offering
-    for resource_type, amount in ((ResourceType.USER_VM, 1), (ResourceType.CPU, offering.cpu_number),
-                                  (ResourceType.MEMORY, offering.memory)):
+    for resource_type, amount in _instance_resources(vm.service_offering):
         resource_release(account=vm.account, resource_type=resource_type, amount=amount)
+
+
+def _instance_resources(offering: ServiceOffering) -> tuple[tuple[int, int], ...]:
+    """What one VM of this offering counts against limits while it exists (deploy reserves, destroy releases)."""
+    return ((ResourceType.USER_VM, 1), (ResourceType.CPU, offering.cpu_number), (ResourceType.MEMORY, offering.memory))
 
 
 # --- worker side: what the host reported --------------------------------------------------------------
