@@ -68,6 +68,37 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "limit.list": EVERYONE,
     "limit.update": ADMINS,
     "count.update": ADMINS,
+    # Tenancy administration (issue 4): ownership limits a domain admin to its subtree.
+    "domain.list": EVERYONE,
+    "domain.create": ADMINS,
+    "domain.update": ADMINS,
+    "domain.delete": ADMINS,
+    "account.list": EVERYONE,
+    "account.create": ADMINS,
+    "account.update": ADMINS,
+    "account.disable": ADMINS,
+    "account.enable": ADMINS,
+    "account.lock": ADMINS,
+    "account.delete": ADMINS,
+    "user.view": EVERYONE,
+    "user.create": ADMINS,
+    "user.update": EVERYONE,  # users edit themselves (owns() limits them to their own User row)
+    "user.password": EVERYONE,
+    "user.disable": ADMINS,
+    "user.enable": ADMINS,
+    "user.delete": ADMINS,
+    "profile.view": EVERYONE,
+    "role.list": ADMINS,
+    "role.create": ROOT,
+    "role.update": ROOT,
+    "role.delete": ROOT,
+    "role.permission.list": ADMINS,
+    "role.permission.create": ROOT,
+    "role.permission.update": ROOT,
+    "role.permission.delete": ROOT,
+    "vm.grant.list": EVERYONE,
+    "vm.grant": EVERYONE,  # an owner shares one VM; ownership of the VM is checked on the object
+    "vm.revoke": EVERYONE,
 }
 
 # action -> the django-guardian permission that grants it on a single object to someone who does not own it.

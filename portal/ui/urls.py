@@ -30,4 +30,5 @@ ui_patterns = [
 urlpatterns = [
     path("", include((ui_patterns, UI_NAMESPACE))),
     path("vms/", include("compute.urls")),
+    path("", include("accounts.urls")),
 ]

@@ -1,0 +1,5 @@
+"""Web UI: limits pages (namespace `accounts`)."""
+
+from __future__ import annotations
+
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""Web UI: profile pages (namespace `accounts`)."""
+
+from __future__ import annotations
+
+urlpatterns: list = []
