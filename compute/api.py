@@ -154,7 +154,7 @@ class VirtualMachineFilterSet(FilterSet):
     def filter_include_destroyed(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         if value or self.form.cleaned_data.get("state"):
             return queryset
-        return queryset.exclude(state__in=[VmState.DESTROYED, VmState.EXPUNGING])
+        return selectors.vm_hide_destroyed(queryset)
 
 
 class VirtualMachineDeploySerializer(serializers.Serializer):

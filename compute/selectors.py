@@ -36,12 +36,18 @@ def vm_list(*, caller: User, filters: VmFilters | None = None) -> QuerySet[Virtu
     if filters.state:
         vms = vms.filter(state__iexact=filters.state)
     elif not filters.include_destroyed and not filters.id:
-        vms = vms.exclude(state__in=["Destroyed", "Expunging"])
+        vms = vm_hide_destroyed(vms)
     if filters.zone_id:
         vms = vms.filter(zone__uuid=filters.zone_id)
     if filters.keyword:
         vms = vms.filter(Q(name__icontains=filters.keyword) | Q(display_name__icontains=filters.keyword))
     return vms
+
+
+def vm_hide_destroyed(vms: QuerySet[VirtualMachine]) -> QuerySet[VirtualMachine]:
+    """CloudStack lists destroyed VMs only when asked for them (by state, id or a flag); every door that
+    builds its own filtering (the REST FilterSet) applies this same rule."""
+    return vms.exclude(state__in=["Destroyed", "Expunging"])
 
 
 def vm_get(*, caller: User, vm_id: str) -> VirtualMachine:
