@@ -17,6 +17,7 @@ from accounts.ldap import DirectoryUser
 from accounts.models import Account, Domain, LdapConfiguration, User
 from accounts.selectors import (
     USER_STATES,
+    account_get_by_name,
     account_list,
     domain_get,
     ldap_configuration_list,
@@ -25,14 +26,15 @@ from accounts.selectors import (
     user_keys_get,
     user_list,
 )
+from accounts.selectors_tenancy import domain_list_annotated
 from portal.authz import can
 from portal.cloudstack.registry import Call, Command, Listing, ObjectType, Param, ParamType, register, register_object
 from portal.errors import InvalidParameter, NotFound
 
 USER_FIELDS = (
     "id", "username", "firstname", "lastname", "email", "created", "state", "account", "accounttype",
-    "accountid", "roletype", "domainid", "domain", "apikey", "usersource", "iscallerchilddomain", "isdefault",
-    "is2faenabled",
+    "accountid", "roleid", "rolename", "roletype", "domainid", "domain", "apikey", "usersource",
+    "iscallerchilddomain", "isdefault", "is2faenabled",
 )
 USERKEYS_FIELDS = ("apikey", "secretkey")
 
@@ -60,7 +62,9 @@ def render_user(call: Call, user: User) -> dict[str, Any]:
         "account": account.name,
         "accounttype": int(account.account_type),
         "accountid": str(account.uuid),
-        "roletype": ROLE_TYPES.get(account.account_type, "User"),
+        "roleid": str(account.role.uuid),
+        "rolename": account.role.name,
+        "roletype": account.role.role_type,
         "domainid": str(domain.uuid),
         "domain": domain.name,
         "usersource": user.source,
@@ -167,14 +171,35 @@ def render_ldap_configuration(call: Call, configuration: LdapConfiguration) -> d
     }
 
 
-def _domain_param(call: Call, name: str = "domainid") -> Domain | None:
+def domain_param(call: Call, name: str = "domainid") -> Domain | None:
+    """The domain a parameter names, or None when it is absent. Looked up among the domains the caller reaches,
+    so every command refuses a foreign domain with the same "not found" instead of revealing it exists."""
     value = call.get(name)
     return domain_get(caller=call.caller, domain_id=value) if value else None
 
 
+def default_domain(call: Call) -> Domain:
+    """Where a command without domainid acts: the caller's domain (ROOT for a superuser without account)."""
+    if call.caller.account_id:
+        return call.caller.account.domain
+    return domain_list_annotated(caller=call.caller).get(parent=None)
+
+
+def owner_params(call: Call) -> tuple[Account | None, Domain | None]:
+    """CloudStack names an account by `account` + `domainid` (the caller's domain when domainid is left out)
+    and a domain by `domainid` alone: (account, None), (None, domain), or (None, None) when neither is given.
+    One reading for every command, so "account X of domain Y" cannot mean different things to different
+    commands."""
+    domain = domain_param(call)
+    name = call.get("account")
+    if name:
+        return account_get_by_name(caller=call.caller, name=name, domain=domain or default_domain(call)), None
+    return None, domain
+
+
 def add_ldap_configuration(call: Call) -> dict:
     configuration = services.ldap_configuration_add(
-        caller=call.caller, hostname=call.get("hostname"), port=call.get("port"), domain=_domain_param(call),
+        caller=call.caller, hostname=call.get("hostname"), port=call.get("port"), domain=domain_param(call),
         bind_dn=call.get("binddn") or "", bind_password=call.get("bindpassword") or "",
         base_dn=call.get("basedn") or "", username_attribute=call.get("usernameattribute") or "uid",
         start_tls=bool(call.get("starttls")))
@@ -208,7 +233,7 @@ register(Command(
 
 
 def list_ldap_configurations(call: Call) -> QuerySet[LdapConfiguration]:
-    configurations = ldap_configuration_list(caller=call.caller, domain=_domain_param(call))
+    configurations = ldap_configuration_list(caller=call.caller, domain=domain_param(call))
     if call.get("hostname"):
         configurations = configurations.filter(hostname=call.get("hostname"))
     if call.get("port"):
@@ -235,7 +260,7 @@ register(Command(
 
 
 def delete_ldap_configuration(call: Call) -> dict:
-    configuration = ldap_configuration_list(caller=call.caller, domain=_domain_param(call)).filter(
+    configuration = ldap_configuration_list(caller=call.caller, domain=domain_param(call)).filter(
         hostname=call.get("hostname"), port=call.get("port"))
     if not call.get("domainid"):
         configuration = configuration.filter(domain=None)
@@ -299,7 +324,7 @@ def render_ldap_user(call: Call, user: DirectoryUser) -> dict[str, Any]:
 
 
 def list_ldap_users(call: Call) -> list[DirectoryUser]:
-    return ldap_directory_user_list(caller=call.caller, domain=_domain_param(call))
+    return ldap_directory_user_list(caller=call.caller, domain=domain_param(call))
 
 
 register(Command(
@@ -378,3 +403,9 @@ register(Command(
 
 # Resource limits and counts are declared in their own module.
 from accounts import cloudstack_limits  # noqa: E402, F401
+
+# isort: split
+from accounts import cloudstack_tenancy  # noqa: E402, F401  (domains, accounts and their users)
+
+# isort: split
+from accounts import cloudstack_roles  # noqa: E402, F401  (dynamic roles and their rules)

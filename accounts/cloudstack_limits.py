@@ -10,9 +10,9 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from accounts.cloudstack import owner_params
 from accounts.limits import GIB, STORAGE_TYPES, UNLIMITED, ResourceCount, ResourceType
 from accounts.models import Account, Domain
-from accounts.selectors import account_get_by_name, domain_get
 from accounts.selectors_limits import LimitView, resource_limit_list
 from accounts.services_limits import resource_count_recalculate, resource_limit_update
 from portal.cloudstack.registry import Call, Command, Listing, Param, ParamType, register
@@ -38,16 +38,6 @@ def _resource_type(call: Call, *, required: bool = False) -> int | None:
         raise InvalidParameter(_("Invalid resource type %(type)s; valid types are %(valid)s.") % {
             "type": number, "valid": ", ".join(str(v) for v in ResourceType.values)})
     return number
-
-
-def _owner(call: Call) -> tuple[Account | None, Domain | None]:
-    """CloudStack names an account by (account, domainid); domainid alone means the domain itself."""
-    domain = domain_get(caller=call.caller, domain_id=call.get("domainid")) if call.get("domainid") else None
-    name = call.get("account")
-    if name:
-        return account_get_by_name(caller=call.caller, name=name,
-                                   domain=domain or call.caller.account.domain), None
-    return None, domain
 
 
 def _owner_fields(account: Account | None, domain: Domain) -> dict[str, Any]:
@@ -82,7 +72,7 @@ TYPE_PARAM = Param("resourcetype", ParamType.INTEGER, description=_(
 
 
 def list_resource_limits(call: Call) -> list[LimitView]:
-    account, domain = _owner(call)
+    account, domain = owner_params(call)
     return resource_limit_list(caller=call.caller, account=account, domain=domain,
                                resource_type=_resource_type(call))
 
@@ -105,7 +95,7 @@ register(Command(
 
 
 def update_resource_limit(call: Call) -> dict:
-    account, domain = _owner(call)
+    account, domain = owner_params(call)
     if account is None and domain is None:
         domain = call.caller.account.domain
     resource_type = _resource_type(call, required=True)
@@ -135,7 +125,7 @@ register(Command(
 
 
 def update_resource_count(call: Call) -> list[ResourceCount]:
-    account, domain = _owner(call)
+    account, domain = owner_params(call)
     counters = resource_count_recalculate(caller=call.caller, account=account, domain=domain,
                                           resource_type=_resource_type(call))
     # Only the named owner's counters are answered; its subtree was recomputed too.

@@ -1,19 +1,26 @@
-"""Secrets the portal must use again later (an LDAP bind password), encrypted at rest with a key derived from
-SECRET_KEY: a copy of the database alone does not reveal them."""
+"""Secrets the portal must use again later (an LDAP bind password, API secret keys), encrypted at rest with
+keys derived from CIRROSTACK_ENCRYPTION_KEY (else SECRET_KEY): a copy of the database alone does not reveal them.
+
+Several keys may be configured: the first encrypts, every one (and SECRET_KEY, which encrypted everything
+before a dedicated key was set) decrypts, so a key is rotated by putting a new one first."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
 
-def _fernet(purpose: str) -> Fernet:
+def _fernet(purpose: str) -> MultiFernet:
     # One key per purpose, so a value encrypted for one use cannot be replayed as another.
-    digest = hashlib.sha256(f"cirrostack:{purpose}:{settings.SECRET_KEY}".encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
+    secrets = [*getattr(settings, "CIRROSTACK_ENCRYPTION_KEYS", []), settings.SECRET_KEY]
+    keys = []
+    for secret in dict.fromkeys(secrets):
+        digest = hashlib.sha256(f"cirrostack:{purpose}:{secret}".encode()).digest()
+        keys.append(Fernet(base64.urlsafe_b64encode(digest)))
+    return MultiFernet(keys)
 
 
 def encrypt(value: str, *, purpose: str) -> str:
@@ -21,7 +28,7 @@ def encrypt(value: str, *, purpose: str) -> str:
 
 
 def decrypt(token: str, *, purpose: str) -> str:
-    """The plain value; "" for an empty token or one SECRET_KEY can no longer open (the key was rotated)."""
+    """The plain value; "" for an empty token or one no configured key opens (its key was dropped)."""
     if not token:
         return ""
     try:

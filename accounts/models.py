@@ -60,6 +60,9 @@ class Account(models.Model):
     domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="accounts")
     account_type = models.IntegerField(_("account type"), choices=Type.choices, default=Type.USER)
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.ENABLED)
+    # What the account's users may do (accounts.roles); its type must match account_type.
+    role = models.ForeignKey("accounts.Role", on_delete=models.PROTECT, related_name="accounts",
+                             verbose_name=_("role"))
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -69,6 +72,26 @@ class Account(models.Model):
     def __str__(self) -> str:
         return f"{self.domain.path}{self.name}"
 
+    def save(self, *args, **kwargs) -> None:
+        """Give the account its type's built-in role when none was chosen; refuse a role of another type
+        (services check first and answer InvalidParameter; this guards every other writer)."""
+        from accounts.roles import ROLE_TYPE_OF_ACCOUNT, default_role
+
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and not {"role", "role_id", "account_type"} & set(update_fields):
+            super().save(*args, **kwargs)
+            return
+        if self.role_id is None:
+            self.role = default_role(self.account_type)
+        elif self.role.role_type != ROLE_TYPE_OF_ACCOUNT[self.account_type]:
+            raise ValueError(f"role {self.role.name} ({self.role.role_type}) does not fit account type "
+                             f"{self.account_type}")
+        super().save(*args, **kwargs)
+
+
+# The accounts.crypto purpose of API secrets: its own key, so no other encrypted value can stand in for one.
+API_SECRET_PURPOSE = "api-secret"  # noqa: S105 (a key-derivation label, not a secret)
+
 
 class User(AbstractUser):
     """The custom user model (from the first migration, so later identity features need no swap)."""
@@ -76,7 +99,9 @@ class User(AbstractUser):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
     api_key = models.CharField(max_length=128, unique=True, null=True, blank=True)
-    secret_key = models.CharField(max_length=128, blank=True)
+    # Fernet token (accounts.crypto), never the secret itself: signatures are HMACs, so the portal needs the
+    # secret back and cannot hash it; a copy of the database alone does not give anyone signing power.
+    secret_key_encrypted = models.TextField(blank=True, default="")
     # CloudStack's usersource: "native" users have a portal password, "ldap" ones authenticate to a directory.
     source = models.CharField(max_length=16, default="native", editable=False)
 
@@ -88,6 +113,17 @@ class User(AbstractUser):
     @property
     def domain(self) -> Domain | None:
         return self.account.domain if self.account_id else None
+
+    @property
+    def secret_key(self) -> str:
+        """The API secret in plain text, for the code that checks signatures; "" when none is registered."""
+        from accounts.crypto import decrypt
+        return decrypt(self.secret_key_encrypted, purpose=API_SECRET_PURPOSE)
+
+    @secret_key.setter
+    def secret_key(self, value: str) -> None:
+        from accounts.crypto import encrypt
+        self.secret_key_encrypted = encrypt(value, purpose=API_SECRET_PURPOSE)
 
 
 class TenantOwned(models.Model):
@@ -171,3 +207,9 @@ class LdapLink(models.Model):
 
 # Resource limits live in their own module; imported here so Django registers the models with this app.
 from accounts.limits import ResourceCount, ResourceLimit  # noqa: E402, F401
+
+# Roles and their rules (accounts.roles) too.
+from accounts.roles import Role, RolePermission  # noqa: E402, F401
+
+# Login throttling lives in its own module too.
+from accounts.security import LoginThrottle  # noqa: E402, F401

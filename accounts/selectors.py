@@ -38,7 +38,7 @@ def domain_get(*, caller: User, domain_id: str) -> Domain:
 
 def account_list(*, caller: User) -> QuerySet[Account]:
     """Root admins reach every account, domain admins those in their subtree, users their own."""
-    accounts = Account.objects.select_related("domain")
+    accounts = Account.objects.select_related("domain", "role")
     role = role_of(caller)
     if role is Role.ROOT_ADMIN:
         return accounts
@@ -74,7 +74,7 @@ def user_list(*, caller: User, username: str | None = None, state: str | None = 
     """Users of the accounts the caller reaches (account_list's rule): an end user sees the users of their
     own account, admins those of their reach. Users belonging to no account (system users) are not listed."""
     authorize(caller, "user.list")
-    users = User.objects.select_related("account", "account__domain").filter(
+    users = User.objects.select_related("account", "account__domain", "account__role").filter(
         account__in=account_list(caller=caller))
     if username:
         users = users.filter(username=username)

@@ -5,16 +5,17 @@ from __future__ import annotations
 import logging
 import secrets
 
-from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
+from accounts.crypto import encrypt
 from accounts.ldap import DirectoryUser
-from accounts.models import Account, Domain, LdapConfiguration, LdapLink, User
+from accounts.models import API_SECRET_PURPOSE, Account, Domain, LdapConfiguration, LdapLink, User
 from accounts.selectors import ldap_directory_group_members, ldap_directory_user_list
+from accounts.services_security import LoginFailed, login_authenticate
 from portal.authz import authorize
 from portal.errors import InvalidParameter, NotFound, PermissionDenied
 from portal.events import event_emit
@@ -30,13 +31,16 @@ def root_domain_ensure() -> Domain:
 
 
 @transaction.atomic
-def account_create(*, name: str, domain: Domain, account_type: int = Account.Type.USER) -> Account:
+def account_provision(*, name: str, domain: Domain, account_type: int = Account.Type.USER) -> Account:
+    """The bare creator, without authorization or events: for the seed, LDAP provisioning and factories. Admins
+    create accounts through accounts.services_accounts.account_create, which authorizes and records."""
     return Account.objects.create(name=name, domain=domain, account_type=account_type)
 
 
 @transaction.atomic
-def user_create(*, account: Account, username: str, password: str | None, email: str = "",
-                first_name: str = "", last_name: str = "") -> User:
+def user_provision(*, account: Account, username: str, password: str | None, email: str = "",
+                   first_name: str = "", last_name: str = "") -> User:
+    """The bare creator (see account_provision); accounts.services_users.user_create is the authorized one."""
     user = User(username=username, account=account, email=email, first_name=first_name, last_name=last_name,
                 is_superuser=account.account_type == Account.Type.ROOT_ADMIN,
                 is_staff=account.account_type != Account.Type.USER)
@@ -52,8 +56,9 @@ def user_keys_register(*, user: User) -> tuple[str, str]:
     """Issue a fresh API key pair (CloudStack registerUserKeys). The old pair stops working at once."""
     api_key = secrets.token_urlsafe(64)[:86]
     secret_key = secrets.token_urlsafe(64)[:86]
-    User.objects.filter(pk=user.pk).update(api_key=api_key, secret_key=secret_key)
-    user.api_key, user.secret_key = api_key, secret_key
+    encrypted = encrypt(secret_key, purpose=API_SECRET_PURPOSE)  # never stored in plain text
+    User.objects.filter(pk=user.pk).update(api_key=api_key, secret_key_encrypted=encrypted)
+    user.api_key, user.secret_key_encrypted = api_key, encrypted
     return api_key, secret_key
 
 
@@ -70,17 +75,18 @@ def user_keys_issue(*, caller: User, user: User) -> tuple[str, str]:
 
 def user_login(*, request: HttpRequest, username: str, password: str, domain: Domain | None,
                domain_label: str) -> User:
-    """Check a password login into `domain` (CloudStack's login command). Every failure (unknown user, wrong
-    password, wrong or unknown domain, disabled user or account) gives the same 531, so a caller cannot
-    probe which part was wrong. Success is recorded as any Django login is (last_login)."""
+    """Check a password login into `domain` (CloudStack's login command), through the login throttle
+    (accounts.services_security). Every failure (unknown user, wrong password, wrong or unknown domain,
+    disabled user or account) gives the same 531, so a caller cannot probe which part was wrong; a throttled
+    attempt gives a 531 saying so. Success is recorded as any Django login is (last_login)."""
     # The password is checked even when the domain is unknown, so both failures take the same time.
-    # The domain goes to the backends too: the LDAP one asks the directory that serves this domain.
-    user = authenticate(request, username=username, password=password, domain=domain, domain_required=True)
-    if (user is None or domain is None or user.account_id is None or user.account.domain_id != domain.pk
-            or user.account.state != Account.State.ENABLED):
+    try:
+        user = login_authenticate(request=request, username=username, password=password, domain=domain,
+                                  domain_required=True)
+    except LoginFailed as exc:
         raise PermissionDenied(
             _("Failed to authenticate user %(name)s in domain %(domain)s; please provide valid credentials.")
-            % {"name": username, "domain": domain_label})
+            % {"name": username, "domain": domain_label}) from exc
     user_logged_in.send(sender=type(user), request=request, user=user)
     return user
 
@@ -165,9 +171,9 @@ def user_provision_from_ldap(*, domain: Domain, account_name: str, account_type:
         raise InvalidParameter(_("A user named %(name)s already exists.") % {"name": person.username})
     account = Account.objects.select_for_update().filter(domain=domain, name=account_name).first()
     if account is None:
-        account = account_create(name=account_name, domain=domain, account_type=account_type)
-    user = user_create(account=account, username=person.username, password=None, email=person.email,
-                       first_name=person.first_name, last_name=person.last_name)
+        account = account_provision(name=account_name, domain=domain, account_type=account_type)
+    user = user_provision(account=account, username=person.username, password=None, email=person.email,
+                          first_name=person.first_name, last_name=person.last_name)
     User.objects.filter(pk=user.pk).update(source="ldap")
     user.source = "ldap"
     event_emit(type="USER.CREATE", description=_("Created LDAP user %(name)s in account %(account)s") % {

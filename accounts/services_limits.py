@@ -21,6 +21,7 @@ from accounts.limits import UNLIMITED, ResourceCount, ResourceLimit, ResourceTyp
 from accounts.models import Account, Domain, User
 from portal.authz import Role, authorize, role_of
 from portal.errors import InvalidParameter, LimitExceeded, PermissionDenied
+from portal.events import event_emit
 
 
 def _ancestors(domain: Domain) -> list[Domain]:
@@ -113,6 +114,13 @@ def resource_limit_update(*, caller: User, resource_type: int, max: int | None,
     kwargs = {"account": account} if account is not None else {"domain": domain}
     limit, _created = ResourceLimit.objects.update_or_create(resource_type=resource_type, defaults={"max": value},
                                                              **kwargs)
+    from accounts.services_accounts import audit_account  # services_accounts imports this module
+
+    owner = account.name if account is not None else domain.cloudstack_path
+    event_emit(type="RESOURCE.LIMIT.UPDATE", description=_(
+        "Set the %(type)s limit of %(owner)s to %(max)s") % {
+            "type": ResourceType(resource_type).label, "owner": owner, "max": value},
+        account=account if account is not None else audit_account(caller), user=caller)
     return limit
 
 

@@ -14,7 +14,7 @@ from compute import services
 from compute.models import ServiceOffering, VirtualMachine
 from compute.selectors import VmFilters, offering_get, offering_list, vm_get, vm_list
 from infrastructure.selectors import zone_get
-from portal.authz import can
+from portal.authz import can, owns
 from portal.cloudstack.registry import Call, Command, Listing, ObjectType, Param, ParamType, register, register_object
 from portal.cloudstack.responses import owner_fields
 from portal.errors import InvalidParameter, Unsupported
@@ -38,13 +38,16 @@ def render_vm(call: Call, vm: VirtualMachine) -> dict[str, Any]:
     offering, template = vm.service_offering, vm.template
     # Where a VM runs is infrastructure detail: shown to whoever may list hosts (root admins).
     show_host = can(call.caller, "host.list")
+    # Who in the owning account created it is that tenant's business: a user who sees the VM only through a
+    # grant on it learns the owning account (the VM names it in every door), not its users.
+    show_creator = vm.user_id is not None and owns(call.caller, vm)
     body: dict[str, Any] = {
         "id": str(vm.uuid),
         "name": vm.name,
         "displayname": vm.display_name or vm.name,
         **owner_fields(vm),
-        "userid": str(vm.user.uuid) if vm.user_id else None,
-        "username": vm.user.username if vm.user_id else None,
+        "userid": str(vm.user.uuid) if show_creator else None,
+        "username": vm.user.username if show_creator else None,
         "created": vm.created,
         "state": vm.state,
         "haenable": False,

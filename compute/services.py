@@ -169,6 +169,21 @@ def vm_destroy(*, caller: User, vm: VirtualMachine) -> AsyncJob:
                       event_type="VM.DESTROY", description=_("Destroying VM %(name)s") % {"name": vm.name})
 
 
+@transaction.atomic
+def vm_expunge(*, caller: User, vm: VirtualMachine) -> AsyncJob:
+    """Remove a Destroyed VM for good: its volumes are deleted on the host that holds them and their volume
+    and primary storage counts released (what an account's deletion needs; CloudStack's expungeVirtualMachine).
+    The host work is a job on that host's queue."""
+    authorize(caller, "vm.destroy", vm)
+    vm = _locked(vm)
+    VM_STATE_MACHINE.transit(vm, VmEvent.EXPUNGE_REQUESTED)
+    target = vm.last_host or vm.host
+    return job_submit(caller=caller, account=vm.account, cmd="expungeVirtualMachine",
+                      handler=f"{JOB_MODULE}.run_vm_expunge", instance=vm,
+                      queue=target.queue if target else DEFAULT_QUEUE,
+                      event_type="VM.EXPUNGE", description=_("Expunging VM %(name)s") % {"name": vm.name})
+
+
 def _release_destroyed(vm: VirtualMachine) -> None:
     """Called exactly where a VM enters Destroyed. CloudStack frees instance, CPU and memory counts on destroy;
     the ROOT volume (volume and primary storage counts) stays counted until it is expunged, which does not
@@ -225,6 +240,27 @@ def vm_record_destroyed(*, vm: VirtualMachine) -> None:
         VM_STATE_MACHINE.transit(vm, VmEvent.DESTROY_REQUESTED)
         _release_destroyed(vm)
     event_emit(type="VM.DESTROY", description=_("VM %(name)s destroyed") % {"name": vm.name},
+               account=vm.account, resource=vm)
+
+
+@transaction.atomic
+def vm_record_expunged(*, vm: VirtualMachine) -> None:
+    """The host deleted the VM's volumes: they stop counting, and the VM is marked removed."""
+    from django.utils import timezone
+
+    from storage.states import VOLUME_STATE_MACHINE, VolumeEvent
+
+    now = timezone.now()
+    for volume in vm.volumes.filter(removed__isnull=True):
+        if volume.state in (Volume.State.READY, Volume.State.ALLOCATED):
+            VOLUME_STATE_MACHINE.transit(volume, VolumeEvent.DESTROY_REQUESTED)
+        if volume.state == Volume.State.DESTROY:
+            VOLUME_STATE_MACHINE.transit(volume, VolumeEvent.EXPUNGED, removed=now)
+        resource_release(account=vm.account, resource_type=ResourceType.VOLUME, amount=1)
+        resource_release(account=vm.account, resource_type=ResourceType.PRIMARY_STORAGE, amount=volume.size)
+    VirtualMachine.objects.filter(pk=vm.pk).update(removed=now)
+    vm.removed = now
+    event_emit(type="VM.EXPUNGE", description=_("VM %(name)s expunged") % {"name": vm.name},
                account=vm.account, resource=vm)
 
 

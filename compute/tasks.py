@@ -117,6 +117,22 @@ def run_vm_destroy(job: AsyncJob) -> JobOutcome:
     return JobOutcome.of(vm)
 
 
+def run_vm_expunge(job: AsyncJob) -> JobOutcome:
+    """Delete the volumes of an Expunging VM on the hosts that hold them (a volume already gone is fine)."""
+    vm = _load(job)
+    services.ensure_state(vm, VmState.EXPUNGING)
+    for volume in vm.volumes.filter(removed__isnull=True, host__isnull=False).select_related("host"):
+        try:
+            hv.delete_volume(volume.host.url, volume.pool_name or volume.host.local_pool_name, volume.file_name)
+        except hv.PoolNotFound:
+            logger.warning("pool of volume %s is gone from host %s", volume.file_name, volume.host.name)
+        except hv.HypervisorError as exc:
+            raise OperationFailed(_("Unable to delete the volumes of VM %(name)s: %(error)s") % {
+                "name": vm.name, "error": exc}) from exc
+    services.vm_record_expunged(vm=vm)
+    return JobOutcome.of(vm)
+
+
 def reconcile_host_vms(host: Host) -> None:
     """Make the portal and the host agree after the agent (re)connects.
 

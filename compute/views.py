@@ -28,6 +28,7 @@ from portal.errors import ServiceError
 from portal.models import AsyncJob
 from portal.selectors import event_list, job_list
 from portal.ui.access import requires
+from portal.ui.forms import form_submit
 from portal.ui.shortcuts import (
     VM_INSTANCE_TYPE,
     cmd_label,
@@ -154,19 +155,15 @@ def vm_detail(request: HttpRequest, vm_id: str) -> HttpResponse:
 @http_errors
 def vm_deploy(request: HttpRequest) -> HttpResponse:
     form = DeployVmForm(request.POST if request.method == "POST" else None, caller=request.user)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            vm, job = services.vm_deploy(
-                caller=request.user, zone=data["zone"], service_offering=data["service_offering"],
-                template=data["template"], name=data["name"] or None, display_name=data["display_name"],
-                start_vm=data["start_vm"],
-            )
-        except ServiceError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, _("Deploying VM %(name)s.") % {"name": vm.name})
-            return redirect("ui:job_detail", job_id=job.uuid)
+    done = form_submit(request, form, lambda data: services.vm_deploy(
+        caller=request.user, zone=data["zone"], service_offering=data["service_offering"],
+        template=data["template"], name=data["name"] or None, display_name=data["display_name"],
+        start_vm=data["start_vm"]))
+    if done:
+        vm, job = done.value
+        messages.success(request, _("Deploying VM %(name)s.") % {"name": vm.name})
+        return redirect("ui:job_detail", job_id=job.uuid)
+    # Answers 200 even after a refusal, as this page always has (form_page would answer 400).
     return render(request, "compute/vm_deploy.html", {"form": form})
 
 

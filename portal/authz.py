@@ -1,12 +1,23 @@
 """The one place that decides whether a caller may run an action on an object.
 
 Every door (web UI, REST, CloudStack API) and every service calls `authorize`, `can` or `scope`; nothing else
-compares roles, ownership or permissions. Three rules, in order:
+compares roles, ownership or permissions. Four rules, in order:
 
-1. Role rules per action: an action must be declared in ACTIONS with the roles that may attempt it.
-2. Ownership: on an object (anything with `account` and `domain`), root admins reach everything, domain
+1. Role types per action: an action must be declared in ACTIONS with the role types that may attempt it. This
+   is a ceiling: no rule of a custom role lifts it (safer than CloudStack, whose rules can hand a User-type role
+   admin commands), so a role's type alone says the most its holders can ever do.
+2. The rules of the caller's account role (accounts.roles, CloudStack's dynamic roles), in their order: the
+   first rule whose pattern matches decides, allow or deny; when none matches, the type's ceiling stands
+   (CloudStack's DynamicRoleBasedAPIAccessChecker falls back to the command's annotated role types the same
+   way). A pattern (`*` matches any run of characters, case-sensitively) matches an action by its own name
+   (`vm.*`, `*.list`) or by any CloudStack command name declared for it (`deployVirtualMachine`, `list*`), so
+   one rule governs the web UI, REST and the CloudStack API alike. The action is the unit a rule decides: a
+   rule naming one command of an action that several commands share (ldap.configure: addLdapConfiguration,
+   deleteLdapConfiguration, linkDomainToLdap) decides all of them. The rules are read once per caller object
+   (memoized on it; every request loads its user afresh), not once per check.
+3. Ownership: on an object (anything with `account` and `domain`), root admins reach everything, domain
    admins their domain's subtree, users their own account.
-3. Object permissions (django-guardian): a user outside the owning account may still hold a grant on one
+4. Object permissions (django-guardian): a user outside the owning account may still hold a grant on one
    object, e.g. "operate" or "console" on one VM (OBJECT_PERMISSIONS says which grant covers which action).
    Any grant on an object lets its holder see it; nothing else.
 """
@@ -14,6 +25,8 @@ compares roles, ownership or permissions. Three rules, in order:
 from __future__ import annotations
 
 import enum
+import functools
+import re
 from dataclasses import dataclass
 
 from django.db.models import Model, Q, QuerySet
@@ -70,6 +83,10 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "count.update": ADMINS,
     # Tenancy administration (issue 4): ownership limits a domain admin to its subtree.
     "domain.list": EVERYONE,
+    # The web UI's administration pages of domains and of accounts/users (end users list their own domain,
+    # account and user through the APIs and their profile, but get no administration pages).
+    "domain.manage": ADMINS,
+    "account.manage": ADMINS,
     "domain.create": ADMINS,
     "domain.update": ADMINS,
     "domain.delete": ADMINS,
@@ -119,6 +136,59 @@ def role_of(user: User) -> Role:
     return Role.USER
 
 
+@functools.cache
+def action_command_names() -> dict[str, tuple[str, ...]]:
+    """Action -> the CloudStack command names declared with it, read from the command registry (imported here,
+    lazily: the registry imports this module). Any process gets them on first use, whether or not it ever
+    served a CloudStack call, so a rule like `deny deployVirtualMachine` holds in the web UI and REST too."""
+    from portal.cloudstack.registry import all_commands
+
+    names: dict[str, list[str]] = {}
+    for command in all_commands():
+        if command.action is not None:
+            names.setdefault(command.action, []).append(command.name)
+    return {action: tuple(sorted(found)) for action, found in names.items()}
+
+
+@functools.lru_cache(maxsize=1024)
+def _rule_regex(rule: str) -> re.Pattern[str]:
+    from accounts.roles import rule_regex
+
+    return rule_regex(rule)
+
+
+def rule_matches(rule: str, action: str) -> bool:
+    """Whether a role rule's pattern covers an action, by the action's name or one of its command names."""
+    pattern = _rule_regex(rule)
+    return bool(pattern.match(action)) or any(pattern.match(name) for name in action_command_names().get(action, ()))
+
+
+RULES_ATTRIBUTE = "_cirrostack_role_rules"
+
+
+def _role_rules(caller: User) -> list[tuple[str, bool]]:
+    """The caller's role rules as (pattern, allow) in evaluation order, memoized on the caller object."""
+    rules = caller.__dict__.get(RULES_ATTRIBUTE)
+    if rules is None:
+        from accounts.roles import RolePermission
+
+        rules = [(rule, permission == RolePermission.Permission.ALLOW)
+                 for rule, permission in RolePermission.objects.filter(role_id=caller.account.role_id)
+                 .order_by("sort_order", "pk").values_list("rule", "permission")]
+        caller.__dict__[RULES_ATTRIBUTE] = rules
+    return rules
+
+
+def rules_allow(caller: User, action: str) -> bool:
+    """Rule 2 of the module docstring: the first matching rule decides; no match leaves the ceiling."""
+    if caller.account_id is None:
+        return True  # a superuser outside any account: root admin, no role to narrow it
+    for rule, allow in _role_rules(caller):
+        if rule_matches(rule, action):
+            return allow
+    return True
+
+
 def _require_caller(caller: User | None) -> User:
     if caller is None or not getattr(caller, "is_authenticated", False) or not caller.is_active:
         raise NotAuthenticated()
@@ -159,6 +229,8 @@ def authorize(caller: User | None, action: str, obj: Model | None = None) -> Non
     caller = _require_caller(caller)
     if role_of(caller) not in ACTIONS[action]:
         raise PermissionDenied()
+    if not rules_allow(caller, action):
+        raise PermissionDenied(_("Your role does not allow %(action)s.") % {"action": action})
     if obj is not None and not owns(caller, obj) and not granted(caller, action, obj):
         raise PermissionDenied(_("You do not have permission to access this object."))
 

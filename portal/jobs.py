@@ -43,6 +43,16 @@ class JobOutcome:
         return cls(object_type=obj._meta.model_name, object_id=str(obj.uuid))
 
 
+class JobDeferred(Exception):
+    """Raised by a handler that waits for other jobs (e.g. an account cleanup waiting for its VMs' destroy
+    jobs on their hosts): the job stays pending and runs again after `countdown` seconds, so nothing blocks
+    a worker or a web request. The handler's own writes before raising are kept."""
+
+    def __init__(self, countdown: float = 2.0, progress: int | None = None) -> None:
+        super().__init__(countdown)
+        self.countdown, self.progress = countdown, progress
+
+
 def job_submit(
     *,
     caller: User,
@@ -75,10 +85,10 @@ def job_submit(
     return job
 
 
-def _enqueue(job: AsyncJob) -> None:
+def _enqueue(job: AsyncJob, countdown: float | None = None) -> None:
     from portal.tasks import run_job
 
-    run_job.apply_async(args=[str(job.uuid)], queue=job.queue)
+    run_job.apply_async(args=[str(job.uuid)], queue=job.queue, countdown=countdown)
 
 
 def job_progress(job: AsyncJob, percent: int) -> None:
@@ -103,13 +113,18 @@ def job_execute(job_uuid: str) -> AsyncJob | None:
     event_type = job.params.get("event_type", job.cmd)
     description = job.params.get("description", job.cmd)
     now = timezone.now()
-    AsyncJob.objects.filter(pk=job.pk).update(started=now, updated=now)
+    first_run = job.started is None
+    AsyncJob.objects.filter(pk=job.pk).update(started=job.started or now, updated=now)
     live.job_changed(job.pk)
-    event_emit(type=event_type, description=description, account=resource_account, user=job.user,
-               state=Event.State.STARTED, job=job)
+    if first_run:  # a deferred job runs again; it started once
+        event_emit(type=event_type, description=description, account=resource_account, user=job.user,
+                   state=Event.State.STARTED, job=job)
     handler: Callable[[AsyncJob], JobOutcome] = import_string(job.handler)
     try:
         outcome = handler(job)
+    except JobDeferred as deferred:
+        _defer(job, deferred)
+        return job
     except ServiceError as exc:
         _finish_failed(job, exc.errorcode, exc.message, resource_account, event_type)
     except Exception as exc:
@@ -120,6 +135,12 @@ def job_execute(job_uuid: str) -> AsyncJob | None:
         _finish_succeeded(job, outcome, resource_account, event_type, description)
     job.refresh_from_db()
     return job
+
+
+def _defer(job: AsyncJob, deferred: JobDeferred) -> None:
+    if deferred.progress is not None:
+        job_progress(job, deferred.progress)
+    transaction.on_commit(lambda: _enqueue(job, countdown=deferred.countdown))
 
 
 def _finish_succeeded(job: AsyncJob, outcome: JobOutcome, account: Account, event_type: str,

@@ -52,7 +52,12 @@ class AsyncJob(TenantOwned):
 
 
 class Event(TenantOwned):
-    """An audit and activity record (CloudStack's listEvents). Jobs emit Scheduled/Started/Completed."""
+    """An audit and activity record (CloudStack's listEvents). Jobs emit Scheduled/Started/Completed.
+
+    The audit trail outlives its tenant: deleting an account or domain empties the column instead of
+    deleting the events, so root admins (and the admins of a domain that still exists) still read what
+    happened, while no end user reaches an event that has no account.
+    """
 
     class Level(models.TextChoices):
         INFO = "INFO", "INFO"
@@ -65,6 +70,8 @@ class Event(TenantOwned):
         STARTED = "Started", _("Started")
         COMPLETED = "Completed", _("Completed")
 
+    account = models.ForeignKey("accounts.Account", null=True, on_delete=models.SET_NULL, related_name="+")
+    domain = models.ForeignKey("accounts.Domain", null=True, on_delete=models.SET_NULL, related_name="+")
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     type = models.CharField(max_length=64, db_index=True)
     level = models.CharField(max_length=8, choices=Level.choices, default=Level.INFO)

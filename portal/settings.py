@@ -137,6 +137,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# PASSWORD_HASHERS is deliberately not set: Django's default list (PBKDF2 first, Argon2/bcrypt/scrypt accepted)
+# hashes every portal password, and upgrades older hashes at the next login. Only the tests pick a fast one.
+
+# Seconds a signed-in session (web UI and CloudStack API login) lives without a request: an idle timeout,
+# since every request renews the session.
+CIRROSTACK_SESSION_TIMEOUT = int(os.environ.get("CIRROSTACK_SESSION_TIMEOUT", "1800"))
+SESSION_COOKIE_AGE = CIRROSTACK_SESSION_TIMEOUT
+SESSION_SAVE_EVERY_REQUEST = True
+
+# Login throttling (accounts.services_security), for every password login (web UI, CloudStack login, LDAP):
+# this many failures of one user name, or from one client address, within the window lock further attempts
+# for the lockout time (seconds). An address gets more tries, since many users may share one (NAT).
+CIRROSTACK_LOGIN_FAILURE_LIMIT = int(os.environ.get("CIRROSTACK_LOGIN_FAILURE_LIMIT", "5"))
+CIRROSTACK_LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("CIRROSTACK_LOGIN_ADDRESS_FAILURE_LIMIT", "20"))
+CIRROSTACK_LOGIN_FAILURE_WINDOW = int(os.environ.get("CIRROSTACK_LOGIN_FAILURE_WINDOW", "900"))
+CIRROSTACK_LOGIN_LOCKOUT = int(os.environ.get("CIRROSTACK_LOGIN_LOCKOUT", "900"))
+# Reverse proxies in front of the portal that append to X-Forwarded-For; 0 trusts none (REMOTE_ADDR is the
+# client). Set it behind a proxy, or every client shares the proxy's address for throttling.
+CIRROSTACK_TRUSTED_PROXIES = int(os.environ.get("CIRROSTACK_TRUSTED_PROXIES", "0"))
+
+# Keys that encrypt stored secrets (API secret keys, LDAP bind passwords), comma-separated: the first encrypts,
+# all decrypt (SECRET_KEY too, always). Unset: derived from SECRET_KEY.
+CIRROSTACK_ENCRYPTION_KEYS = env_list("CIRROSTACK_ENCRYPTION_KEY", "")
 
 # --- i18n -----------------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -233,6 +256,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "VmStateEnum": "compute.states.VmState",
         "JobStatusEnum": "portal.api.JOB_STATUS_CHOICES",
+        "RulePermissionEnum": "accounts.roles.RolePermission.Permission",
     },
 }
 
@@ -247,8 +271,10 @@ CIRROSTACK_SERIAL_LOG_DIR = os.environ.get("CIRROSTACK_SERIAL_LOG_DIR", "/var/lo
 CIRROSTACK_API_EXPIRES_MAX_AHEAD = int(os.environ.get("CIRROSTACK_API_EXPIRES_MAX_AHEAD", "86400"))
 # CloudStack's default.page.size: list commands answer at most this many items per page.
 CIRROSTACK_API_DEFAULT_PAGE_SIZE = int(os.environ.get("CIRROSTACK_API_DEFAULT_PAGE_SIZE", "500"))
-# Seconds a CloudStack API login session (JSESSIONID + sessionkey) lives without a call (session.timeout).
-CIRROSTACK_API_SESSION_TIMEOUT = int(os.environ.get("CIRROSTACK_API_SESSION_TIMEOUT", "1800"))
+# Seconds a CloudStack API login session (JSESSIONID + sessionkey) lives without a call (session.timeout);
+# CIRROSTACK_SESSION_TIMEOUT unless set on its own.
+CIRROSTACK_API_SESSION_TIMEOUT = int(os.environ.get("CIRROSTACK_API_SESSION_TIMEOUT",
+                                                    str(CIRROSTACK_SESSION_TIMEOUT)))
 
 LOGGING = {
     "version": 1,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import factory
 
 from accounts.models import Account, Domain, User
+from accounts.roles import Role, RolePermission, RoleType
 from compute.models import ServiceOffering
 from infrastructure.models import Cluster, Host, Pod, Zone
 from storage.models import Template
@@ -28,6 +29,22 @@ class AccountFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"account{n}")
     domain = factory.SubFactory(DomainFactory)
     account_type = Account.Type.USER
+
+
+class RoleFactory(factory.django.DjangoModelFactory):
+    """A custom role; give it rules with `rules=[("vm.deploy", "deny"), ("*", "allow")]` (in order)."""
+
+    class Meta:
+        model = Role
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"role{n}")
+    role_type = RoleType.USER
+
+    @factory.post_generation
+    def rules(obj, create, extracted, **kwargs):
+        for order, (rule, permission) in enumerate(extracted or ()):
+            RolePermission.objects.create(role=obj, rule=rule, permission=permission, sort_order=order)
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.selectors import domain_for_login
 from accounts.services import user_login
+from accounts.services_security import user_logout
 from portal.authz import can
 from portal.cloudstack import sessions
 from portal.cloudstack.registry import (
@@ -90,7 +91,9 @@ register(Command(
 def logout(call: Call) -> dict:
     """Ends this client's session, if it has one, and expires its cookies; answers success either way, as
     CloudStack does (logging out twice is not an error)."""
-    sessions.session_close(call.request.COOKIES.get(sessions.SESSION_COOKIE))
+    user = sessions.session_close(call.request.COOKIES.get(sessions.SESSION_COOKIE))
+    if user is not None:
+        user_logout(caller=user, request=call.request)
     call.response_hooks.append(partial(sessions.clear_cookies, request=call.request))
     return {"description": "success"}
 

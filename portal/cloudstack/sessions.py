@@ -9,7 +9,8 @@ A request authenticates with a session only with all three of: the `JSESSIONID` 
 cookie and the `sessionkey` parameter, both keys equal to the one stored in the session (CloudStack's
 "CookieAndParameter" check). The parameter is what a cross-site form cannot know, so it is the CSRF defence;
 a wrong key ends the session, as CloudStack does. The session also keeps the user's password hash digest, so a
-password change ends it, like a UI session. The timeout is sliding: each authenticated call renews it.
+password change ends it, like a UI session. The timeout is sliding: each authenticated call renews it
+(CIRROSTACK_API_SESSION_TIMEOUT, by default the web UI's CIRROSTACK_SESSION_TIMEOUT).
 """
 
 from __future__ import annotations
@@ -61,10 +62,15 @@ def session_open(user: User) -> ApiSession:
     return ApiSession(session_id=store.session_key, sessionkey=sessionkey)
 
 
-def session_close(session_id: str | None) -> None:
-    """End the session, if it exists; unknown or malformed ids are ignored (logging out twice is fine)."""
-    if session_id:
-        _store(session_id).delete()
+def session_close(session_id: str | None) -> User | None:
+    """End the session, if it exists; unknown or malformed ids are ignored (logging out twice is fine).
+    Returns the session's user, if it was live, so the logout can be recorded with its actor."""
+    if not session_id:
+        return None
+    store = _store(session_id)
+    user_pk = store.get(_USER_ID)
+    store.delete()
+    return user_for_session(user_pk) if user_pk is not None else None
 
 
 def session_user(session_id: str, sessionkey_param: str, sessionkey_cookie: str | None) -> User | None:

@@ -6,7 +6,14 @@ from django.urls import path, re_path
 from rest_framework.routers import APIRootView, DefaultRouter
 
 from accounts.api import TokenRotateView
+from accounts.api_ldap import LdapConfigurationViewSet, LdapLinkViewSet
+from accounts.api_limits import urlpatterns as limit_urls
+from accounts.api_profile import ProfileKeysView, ProfilePasswordView, ProfileView
+from accounts.api_roles import RoleViewSet
+from accounts.api_roles import urlpatterns as role_permission_urls
+from accounts.api_tenancy import AccountViewSet, DomainViewSet, UserViewSet
 from compute.api import ServiceOfferingViewSet, VirtualMachineViewSet
+from compute.api_grants import urlpatterns as vm_grant_urls
 from infrastructure.api import ZoneViewSet
 from portal.api import JobViewSet
 from portal.rest.docs import OfflineRedocView, SchemaView, SwaggerView
@@ -33,12 +40,24 @@ router.register("jobs", JobViewSet, basename="job")
 router.register("zones", ZoneViewSet, basename="zone")
 router.register("service-offerings", ServiceOfferingViewSet, basename="service-offering")
 router.register("templates", TemplateViewSet, basename="template")
+router.register("ldap-configurations", LdapConfigurationViewSet, basename="ldap-configuration")
+router.register("ldap-links", LdapLinkViewSet, basename="ldap-link")
+router.register("domains", DomainViewSet, basename="domain")
+router.register("accounts", AccountViewSet, basename="account")
+router.register("users", UserViewSet, basename="user")
+router.register("roles", RoleViewSet, basename="role")
 
 urlpatterns = [
     path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", SwaggerView.as_view(url_name="rest:schema"), name="docs"),
     path("redoc/", OfflineRedocView.as_view(url_name="rest:schema"), name="redoc"),
     path("auth/token/", TokenRotateView.as_view(), name="token"),
+    path("profile/", ProfileView.as_view(), name="profile"),
+    path("profile/keys/", ProfileKeysView.as_view(), name="profile-keys"),
+    path("profile/password/", ProfilePasswordView.as_view(), name="profile-password"),
+    *vm_grant_urls,
+    *limit_urls,
+    *role_permission_urls,
     *router.urls,
     # Last: anything else under /api/v1/ is a 404 with the API's error body.
     re_path(r"^.*$", not_found_view),

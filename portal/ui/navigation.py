@@ -39,9 +39,22 @@ NAVIGATION: tuple[NavSection, ...] = (
         NavItem("ui:dashboard", _("Dashboard"), "dashboard.view", ("ui:dashboard",)),
         NavItem("compute:vm_list", _("Virtual machines"), "vm.list", ("compute:",)),
         NavItem("ui:job_list", _("Jobs"), "job.list", ("ui:job_list", "ui:job_detail")),
+        NavItem("accounts:limit_list", _("Limits"), "limit.list", ("accounts:limit_list",)),
     )),
     NavSection("administration", _("Administration"), ADMINS, (
+        NavItem("accounts:domain_list", _("Domains"), "domain.manage", (
+            "accounts:domain_list", "accounts:domain_add", "accounts:domain_edit", "accounts:domain_delete")),
+        NavItem("accounts:account_list", _("Accounts"), "account.manage", (
+            "accounts:account_list", "accounts:account_add", "accounts:account_detail", "accounts:account_edit",
+            "accounts:account_delete", "accounts:user_add", "accounts:user_edit", "accounts:user_password",
+            "accounts:user_delete")),
+        NavItem("accounts:role_list", _("Roles"), "role.list", (
+            "accounts:role_list", "accounts:role_add", "accounts:role_detail", "accounts:role_edit",
+            "accounts:role_delete")),
         NavItem("ui:event_list", _("Events"), "event.list", ("ui:event_list",)),
+        NavItem("accounts:ldap_list", _("LDAP"), "ldap.list", (
+            "accounts:ldap_list", "accounts:ldap_add", "accounts:ldap_delete", "accounts:ldap_users",
+            "accounts:ldap_link_list", "accounts:ldap_link_add")),
     )),
     NavSection("infrastructure", _("Infrastructure"), ROOT, (
         NavItem("ui:zone_list", _("Zones"), "zone.list", ("ui:zone_list",)),

@@ -30,6 +30,11 @@ CMD_LABELS = {
     "stopVirtualMachine": _("Stop VM"),
     "rebootVirtualMachine": _("Reboot VM"),
     "destroyVirtualMachine": _("Destroy VM"),
+    "expungeVirtualMachine": _("Expunge VM"),
+    "disableAccount": _("Disable account"),
+    "deleteAccount": _("Delete account"),
+    "deleteDomain": _("Delete domain"),
+    "disableUser": _("Disable user"),
 }
 
 

@@ -5,9 +5,9 @@ portal.urls includes this module at the root without a namespace, so both namesp
 reverse("ui:dashboard"), reverse("compute:vm_list").
 """
 
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts.views import signin
 from portal.ui import infrastructure, views
 from portal.ui.access import public
 
@@ -16,10 +16,10 @@ UI_NAMESPACE = "ui"
 
 ui_patterns = [
     path("", views.dashboard, name="dashboard"),
-    path("login/", public(auth_views.LoginView.as_view(template_name="registration/login.html",
-                                                       redirect_authenticated_user=True)), name="login"),
+    # Password logins go through the login throttle (accounts.services_security).
+    path("login/", public(signin.LoginView.as_view()), name="login"),
     # Django's LogoutView accepts POST only (a GET answers 405), so a link cannot sign anyone out.
-    path("logout/", public(auth_views.LogoutView.as_view()), name="logout"),
+    path("logout/", public(signin.LogoutView.as_view()), name="logout"),
     path("jobs/", views.jobs, name="job_list"),
     path("jobs/<str:job_id>/", views.job_detail, name="job_detail"),
     path("events/", views.events, name="event_list"),

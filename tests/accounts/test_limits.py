@@ -208,3 +208,15 @@ def test_destroying_a_running_vm_releases_once(cloud, run_jobs):
     assert count(account, ResourceType.USER_VM) == 1
     assert count(account, ResourceType.MEMORY) == cloud.offering.memory
     assert count(account.domain, ResourceType.CPU) == cloud.offering.cpu_number
+
+
+def test_a_limit_change_is_an_event_with_its_actor(cloud):
+    sales = DomainFactory(name="sales")
+    resource_limit_update(caller=cloud.admin, account=cloud.alice.account, resource_type=ResourceType.USER_VM,
+                          max=4)
+    resource_limit_update(caller=cloud.admin, domain=sales, resource_type=ResourceType.CPU, max=8)
+
+    events = Event.objects.filter(type="RESOURCE.LIMIT.UPDATE").order_by("pk")
+    assert [(e.user, e.account) for e in events] == [(cloud.admin, cloud.alice.account),
+                                                      (cloud.admin, cloud.admin.account)]
+    assert "alice" in events[0].description and "sales" in events[1].description

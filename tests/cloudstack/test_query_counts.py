@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from compute import services
 from tests import factories
+from tests.support.queries import count_queries
 
 pytestmark = pytest.mark.django_db
 
 
 def queries(api_json, username: str, command: str, **params) -> tuple[int, dict]:
-    with CaptureQueriesContext(connection) as ctx:
-        status, body = api_json(username, command, **params)
+    count, (status, body) = count_queries(lambda: api_json(username, command, **params))
     assert status == 200, body
-    return len(ctx.captured_queries), body
+    return count, body
 
 
 def add_vms(cloud, owner, count: int) -> None:

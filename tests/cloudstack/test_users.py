@@ -48,7 +48,8 @@ def test_a_user_response_has_cloudstacks_fields_and_types(api_json, cloud, keys)
     assert user == {
         "id": str(cloud.alice.uuid), "username": "alice", "firstname": "", "lastname": "",
         "email": "alice@example.test", "created": user["created"], "state": "enabled", "account": "alice",
-        "accounttype": 0, "accountid": str(account.uuid), "roletype": "User",
+        "accounttype": 0, "accountid": str(account.uuid), "roleid": str(account.role.uuid), "rolename": "User",
+        "roletype": "User",
         "domainid": str(account.domain.uuid), "domain": "ROOT", "apikey": keys["alice"][0],
         "usersource": "native", "iscallerchilddomain": True, "isdefault": False, "is2faenabled": False,
     }
@@ -192,7 +193,7 @@ def test_register_user_keys_bad_input_is_431_and_changes_nothing(api_json, cloud
 
 def test_bootstrap_keys_from_a_password(client, cloud, login, api_json, keys):
     """A user with only a password: login, registerUserKeys for itself, then signed calls."""
-    User.objects.filter(pk=cloud.alice.pk).update(api_key=None, secret_key="")
+    User.objects.filter(pk=cloud.alice.pk).update(api_key=None, secret_key_encrypted="")
     body = login("alice").json()["loginresponse"]
     session = {"response": "json", "sessionkey": body["sessionkey"]}
 

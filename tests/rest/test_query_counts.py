@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from compute import services
 from tests import factories
 from tests.rest.helpers import JOBS, VMS
+from tests.support.queries import assert_queries_constant, ok
 
 pytestmark = pytest.mark.django_db
 
@@ -26,48 +25,31 @@ def add_vms(cloud, run_jobs, count: int) -> None:
                                    template=cloud.template, start_vm=False)
 
 
-def queries_for(client, path: str, expected_count: int, params: dict[str, str] | None = None) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(path, params)
-    assert response.status_code == 200, response.content
-    body = response.json()
-    assert body["count"] == expected_count
-    if path == JOBS:
-        assert all(job["result"]["url"] for job in body["results"])
-    return len(captured)
+def assert_list_constant(cloud, run_jobs, client, user: str, path: str, params: dict[str, str] | None = None) -> None:
+    """2 VMs each, then 10 each: the same queries, at most 8, and every row listed (jobs with their VM)."""
+    add_vms(cloud, run_jobs, 2)
+    with_two, with_ten = assert_queries_constant(lambda: ok(client.get(path, params)),
+                                                 lambda: add_vms(cloud, run_jobs, 8), at_most=8)
+    for response, each in ((with_two, 2), (with_ten, 10)):
+        body = response.json()
+        assert body["count"] == each * SEES[user]
+        if path == JOBS:
+            assert all(job["result"]["url"] for job in body["results"])
 
 
 @pytest.mark.parametrize("user", SEES)
 @pytest.mark.parametrize("path", [VMS, JOBS])
 def test_list_query_count_does_not_grow_with_the_number_of_rows(cloud, run_jobs, client_for, user, path):
-    client = client_for(getattr(cloud, user))
-    add_vms(cloud, run_jobs, 2)
-    client.get(path)  # warm caches that are per process, not per row
-    with_two = queries_for(client, path, 2 * SEES[user])
-
-    add_vms(cloud, run_jobs, 8)
-    with_ten = queries_for(client, path, 10 * SEES[user])
-
-    assert with_two == with_ten
-    assert with_ten <= 8
+    assert_list_constant(cloud, run_jobs, client_for(getattr(cloud, user)), user, path)
 
 
 @pytest.mark.parametrize("user", SEES)
 @pytest.mark.parametrize("path", [VMS, JOBS])
 def test_filtered_and_ordered_list_query_count_is_constant_too(cloud, run_jobs, client_for, user, path):
-    client = client_for(getattr(cloud, user))
     params = ({"state": "stopped", "zone": str(cloud.zone.uuid), "keyword": "-", "ordering": "-name"}
               if path == VMS else
               {"status": "succeeded", "instance_type": "virtualmachine", "pending": "false", "ordering": "created"})
-    add_vms(cloud, run_jobs, 2)
-    client.get(path, params)
-    with_two = queries_for(client, path, 2 * SEES[user], params)
-
-    add_vms(cloud, run_jobs, 8)
-    with_ten = queries_for(client, path, 10 * SEES[user], params)
-
-    assert with_two == with_ten
-    assert with_ten <= 8
+    assert_list_constant(cloud, run_jobs, client_for(getattr(cloud, user)), user, path, params)
 
 
 @pytest.mark.parametrize(("path", "params"), [
@@ -86,12 +68,6 @@ def test_catalog_list_query_count_does_not_grow(cloud, alice_api, path, params):
             factories.ServiceOfferingFactory()
 
     add(1)
-    alice_api.get(path, params)
-    with CaptureQueriesContext(connection) as few:
-        small = alice_api.get(path, params).json()["count"]
-    add(9)
-    with CaptureQueriesContext(connection) as many:
-        large = alice_api.get(path, params).json()["count"]
+    few, many = assert_queries_constant(lambda: ok(alice_api.get(path, params)), lambda: add(9), at_most=8)
 
-    assert large > small
-    assert len(few) == len(many) <= 8
+    assert many.json()["count"] > few.json()["count"]

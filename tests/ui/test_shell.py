@@ -41,8 +41,10 @@ def nav_html(html: str) -> str:
 
 # --- navigation per role ----------------------------------------------------------------------------------
 
-MAIN = [reverse("ui:dashboard"), reverse("compute:vm_list"), reverse("ui:job_list")]
-ADMINISTRATION = [reverse("ui:event_list")]
+MAIN = [reverse("ui:dashboard"), reverse("compute:vm_list"), reverse("ui:job_list"), reverse("accounts:limit_list")]
+ADMINISTRATION = [reverse("accounts:domain_list"), reverse("accounts:account_list"), reverse("accounts:role_list"),
+                  reverse("ui:event_list")]
+ROOT_ADMINISTRATION = [reverse("accounts:ldap_list")]  # after ADMINISTRATION, for root admins only
 INFRASTRUCTURE = [reverse("ui:zone_list"), reverse("ui:host_list")]
 
 
@@ -63,7 +65,7 @@ def test_domain_admin_also_sees_administration(cloud, tenants, login):
 def test_root_admin_also_sees_infrastructure(cloud, login):
     html = login(cloud.admin).get(reverse("ui:dashboard")).content.decode()
 
-    assert nav_links(html) == MAIN + ADMINISTRATION + INFRASTRUCTURE
+    assert nav_links(html) == MAIN + ADMINISTRATION + ROOT_ADMINISTRATION + INFRASTRUCTURE
     assert "Administration" in nav_html(html) and "Infrastructure" in nav_html(html)
 
 

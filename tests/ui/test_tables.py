@@ -8,9 +8,7 @@ from collections.abc import Callable
 from html import unescape
 
 import pytest
-from django.db import connection
 from django.test import RequestFactory
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from compute.views import VM_TABLE
@@ -18,6 +16,7 @@ from infrastructure.models import Host
 from portal.events import event_emit
 from portal.ui.tables import parse_query
 from tests import factories
+from tests.support.queries import count_queries, ok
 
 pytestmark = pytest.mark.django_db
 
@@ -218,10 +217,8 @@ ROW = re.compile(r"<tr[\s>]")
 
 
 def _rows_and_queries(client, url, **headers) -> tuple[int, int]:
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url, **headers)
-    assert response.status_code == 200
-    return len(ROW.findall(response.content.decode())) - 1, len(ctx.captured_queries)  # minus the header row
+    queries, response = count_queries(lambda: ok(client.get(url, **headers)))
+    return len(ROW.findall(response.content.decode())) - 1, queries  # minus the header row
 
 
 @pytest.mark.parametrize("page", LIST_PAGES)

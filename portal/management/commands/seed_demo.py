@@ -28,13 +28,13 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         root = account_services.root_domain_ensure()
         admin_account = Account.objects.filter(domain=root, name="admin").first() or \
-            account_services.account_create(name="admin", domain=root, account_type=Account.Type.ROOT_ADMIN)
+            account_services.account_provision(name="admin", domain=root, account_type=Account.Type.ROOT_ADMIN)
         password = os.environ.get("CIRROSTACK_ADMIN_PASSWORD", "")
         admin = User.objects.filter(username="admin").first()
         if admin is None:
             generated = not password
             password = password or secrets.token_urlsafe(12)
-            admin = account_services.user_create(account=admin_account, username="admin", password=password)
+            admin = account_services.user_provision(account=admin_account, username="admin", password=password)
             if generated:
                 self.stdout.write(self.style.WARNING(f"Root admin created: admin / {password}"))
             else:
