@@ -18,13 +18,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import services
-from accounts.models import Account, User
+from accounts.models import User
 from accounts.selectors import user_keys_get
 from accounts.services_security import user_password_change
 
 NO_STORE = {"Cache-Control": "no-store"}
-# CloudStack's RoleType of each account type, for accounts that have no role of their own.
-ROLE_TYPES = {Account.Type.ROOT_ADMIN: "Admin", Account.Type.DOMAIN_ADMIN: "DomainAdmin", Account.Type.USER: "User"}
 
 
 class ProfileSerializer(serializers.Serializer):
@@ -42,11 +40,7 @@ class ProfileSerializer(serializers.Serializer):
     source = serializers.CharField(help_text=_('"native" (portal password) or "ldap" (directory password).'))
 
     def get_role_type(self, user: User) -> str | None:
-        account = user.account
-        if account is None:
-            return None
-        role = getattr(account, "role", None)
-        return getattr(role, "role_type", None) or ROLE_TYPES.get(account.account_type, "User")
+        return user.account.role.role_type if user.account_id else None
 
 
 class ApiKeySerializer(serializers.Serializer):

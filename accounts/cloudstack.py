@@ -38,14 +38,6 @@ USER_FIELDS = (
 )
 USERKEYS_FIELDS = ("apikey", "secretkey")
 
-# CloudStack's RoleType of each account type (listUsers' roletype).
-ROLE_TYPES = {
-    Account.Type.ROOT_ADMIN: "Admin",
-    Account.Type.DOMAIN_ADMIN: "DomainAdmin",
-    Account.Type.USER: "User",
-}
-
-
 def render_user(call: Call, user: User) -> dict[str, Any]:
     """CloudStack's UserResponse. The API key is shown only to whoever may fetch the user's keys (the user and
     admins over them); the secret key never is (CloudStack dropped it from listUsers: use getUserKeys)."""

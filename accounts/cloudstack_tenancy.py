@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts import services_accounts, services_domains, services_users
-from accounts.cloudstack import ROLE_TYPES, default_domain, domain_param, owner_params, render_user
+from accounts.cloudstack import default_domain, domain_param, owner_params, render_user
 from accounts.limits import GIB, STORAGE_TYPES, UNLIMITED, ResourceType
 from accounts.models import Account, Domain
 from accounts.selectors import domain_get, user_get
@@ -241,14 +241,14 @@ def _resource_fields(account: Account) -> dict[str, Any]:
 
 def render_account(call: Call, account: Account) -> dict[str, Any]:
     """CloudStack's AccountResponse, from account_list_detailed (users prefetched, counts annotated)."""
-    role = getattr(account, "role", None)
+    role = account.role
     return {
         "id": str(account.uuid),
         "name": account.name,
         "accounttype": int(account.account_type),
-        "roleid": str(role.uuid) if role is not None else None,
-        "rolename": role.name if role is not None else None,
-        "roletype": ROLE_TYPES.get(account.account_type, "User"),
+        "roleid": str(role.uuid),
+        "rolename": role.name,
+        "roletype": role.role_type,
         "domainid": str(account.domain.uuid),
         "domain": account.domain.name,
         "domainpath": account.domain.cloudstack_path,
@@ -292,16 +292,13 @@ def _role(call: Call) -> Any:
     return role_get(caller=call.caller, role_id=call.get("roleid"))
 
 
-ACCOUNT_TYPE_OF_ROLE = {role_type: account_type for account_type, role_type in ROLE_TYPES.items()}
-
-
 def create_account(call: Call) -> dict:
     role = _role(call)
     account_type = call.get("accounttype")
     if account_type is None:
         if role is None:
             raise InvalidParameter(_("Give the account type (accounttype) or a role (roleid)."))
-        account_type = ACCOUNT_TYPE_OF_ROLE.get(role.role_type, Account.Type.USER)
+        account_type = role.account_type
     domain = domain_param(call) or default_domain(call)
     account = services_accounts.account_create(
         caller=call.caller, domain=domain, name=call.get("account") or call.get("username"),

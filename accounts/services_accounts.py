@@ -23,6 +23,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from accounts.models import Account, Domain, User
+from accounts.roles import ROLE_TYPE_OF_ACCOUNT
 from accounts.selectors_tenancy import enabled_root_admins
 from accounts.services import user_provision
 from portal.authz import Role, authorize, role_of
@@ -36,13 +37,6 @@ if TYPE_CHECKING:
 
 JOB_MODULE = "accounts.tasks"
 NAME_MAX = 255
-
-# The role type (accounts.roles.Role.role_type) each account type must have.
-ROLE_TYPE_OF_ACCOUNT = {
-    Account.Type.ROOT_ADMIN: "Admin",
-    Account.Type.DOMAIN_ADMIN: "DomainAdmin",
-    Account.Type.USER: "User",
-}
 
 
 class DomainProbe:
