@@ -67,6 +67,18 @@ class Agent:
         self.hostname = getattr(sender, "hostname", "") or ""
         if self.host_ids is None:
             threading.Thread(target=self._watch_new_hosts, name="agent-host-watch", daemon=True).start()
+        threading.Thread(target=self._heartbeat, name="agent-heartbeat", daemon=True).start()
+
+    def _heartbeat(self) -> None:
+        """Every heartbeat interval, queue a heartbeat for each served host (infrastructure.heartbeat)."""
+        from infrastructure.heartbeat import heartbeat_interval, submit_heartbeats
+
+        while not self._stop.wait(heartbeat_interval()):
+            try:
+                close_old_connections()
+                submit_heartbeats(sorted(self.served))
+            except Exception:  # a broker hiccup must not end the heartbeat for good
+                logger.exception("agent: submitting heartbeats failed")
 
     def _sync(self, host_id: int) -> None:
         from infrastructure.tasks import host_sync

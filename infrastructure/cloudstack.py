@@ -12,8 +12,8 @@ from infrastructure.selectors import zone_get, zone_list
 from portal.cloudstack.registry import Call, Command, Listing, ObjectType, Param, ParamType, register, register_object
 
 ZONE_FIELDS = (
-    "id", "name", "description", "networktype", "allocationstate", "dns1", "internaldns1",
-    "securitygroupsenabled", "localstorageenabled", "tags",
+    "id", "name", "description", "networktype", "allocationstate", "dns1", "dns2", "internaldns1",
+    "internaldns2", "guestcidraddress", "domain", "securitygroupsenabled", "localstorageenabled", "tags",
 )
 
 
@@ -26,6 +26,10 @@ def render_zone(call: Call, zone: Zone) -> dict[str, Any]:
         "allocationstate": zone.allocation_state,
         "dns1": zone.dns1 or None,
         "internaldns1": zone.internal_dns1 or None,
+        "dns2": zone.dns2 or None,
+        "internaldns2": zone.internal_dns2 or None,
+        "guestcidraddress": zone.guest_cidr or None,
+        "domain": zone.network_domain or None,
         "securitygroupsenabled": False,
         # Until storage pools are modelled, primary storage is each host's local disk.
         "localstorageenabled": True,
@@ -56,3 +60,7 @@ register(Command(
     response_object="zone",
     listing=Listing(object_name="zone", render=render_zone, keyword_fields=("name", "description")),
 ))
+from infrastructure import cloudstack_hosts  # noqa: E402, F401  (hosts)
+
+# isort: split
+from infrastructure import cloudstack_topology  # noqa: E402, F401

@@ -26,7 +26,12 @@ class Zone(models.Model):
     allocation_state = models.CharField(max_length=16, choices=AllocationState.choices,
                                         default=AllocationState.ENABLED)
     dns1 = models.CharField(max_length=64, blank=True)
+    dns2 = models.CharField(max_length=64, blank=True)
     internal_dns1 = models.CharField(max_length=64, blank=True)
+    internal_dns2 = models.CharField(max_length=64, blank=True)
+    # CloudStack's `guestcidraddress` and network `domain` (the DNS suffix of guest networks), Advanced zones.
+    guest_cidr = models.CharField(_("guest CIDR"), max_length=64, blank=True)
+    network_domain = models.CharField(_("network domain"), max_length=255, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -42,6 +47,9 @@ class Pod(models.Model):
     name = models.CharField(_("name"), max_length=255)
     gateway = models.CharField(max_length=64, blank=True)
     netmask = models.CharField(max_length=64, blank=True)
+    # The pod's reserved (management) IP range, as CloudStack's createPod `startip`/`endip`.
+    start_ip = models.CharField(_("start IP"), max_length=64, blank=True)
+    end_ip = models.CharField(_("end IP"), max_length=64, blank=True)
     allocation_state = models.CharField(max_length=16, choices=AllocationState.choices,
                                         default=AllocationState.ENABLED)
     created = models.DateTimeField(auto_now_add=True)
@@ -74,6 +82,57 @@ class Cluster(models.Model):
         return self.name
 
 
+class PhysicalNetwork(models.Model):
+    """A zone's physical network: which host bridges carry which traffic (its TrafficTypes)."""
+
+    class State(models.TextChoices):
+        ENABLED = "Enabled", _("Enabled")
+        DISABLED = "Disabled", _("Disabled")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    zone = models.ForeignKey(Zone, on_delete=models.PROTECT, related_name="physical_networks")
+    name = models.CharField(_("name"), max_length=255)
+    # CloudStack creates physical networks Disabled; they are enabled once their traffic types are set.
+    state = models.CharField(max_length=16, choices=State.choices, default=State.DISABLED)
+    vlan = models.CharField(_("VLAN range"), max_length=255, blank=True)
+    isolation_methods = models.CharField(_("isolation methods"), max_length=255, blank=True)
+    broadcast_domain_range = models.CharField(max_length=16, default="ZONE")
+    tags = models.CharField(_("tags"), max_length=1024, blank=True)
+    network_speed = models.CharField(_("network speed"), max_length=32, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["zone__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["zone", "name"], name="unique_physical_network_name_per_zone")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TrafficType(models.Model):
+    class Kind(models.TextChoices):
+        GUEST = "Guest", _("Guest")
+        PUBLIC = "Public", _("Public")
+        MANAGEMENT = "Management", _("Management")
+        STORAGE = "Storage", _("Storage")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # CloudStack deletes a physical network's traffic types with it.
+    physical_network = models.ForeignKey(PhysicalNetwork, on_delete=models.CASCADE, related_name="traffic_types")
+    traffic_type = models.CharField(max_length=16, choices=Kind.choices)
+    # The host bridge carrying this traffic on KVM hosts (CloudStack's `kvmnetworklabel`).
+    kvm_network_label = models.CharField(_("KVM network label"), max_length=255, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["physical_network_id", "traffic_type"]
+        constraints = [models.UniqueConstraint(fields=["physical_network", "traffic_type"],
+                                               name="unique_traffic_type_per_physical_network")]
+
+    def __str__(self) -> str:
+        return self.traffic_type
+
+
 class Host(models.Model):
     class Status(models.TextChoices):
         UP = "Up", _("Up")
@@ -81,6 +140,17 @@ class Host(models.Model):
         DISCONNECTED = "Disconnected", _("Disconnected")
         ALERT = "Alert", _("Alert")
         DOWN = "Down", _("Down")
+        # CloudStack's Status enum still names the maintenance states, but listHosts reports maintenance in
+        # `resourcestate`: the heartbeat never sets these (see infrastructure.states).
+        MAINTENANCE = "Maintenance", _("Maintenance")
+        PREPARE_FOR_MAINTENANCE = "PrepareForMaintenance", _("Prepare for maintenance")
+        ERROR_IN_MAINTENANCE = "ErrorInMaintenance", _("Error in maintenance")
+
+    class ResourceState(models.TextChoices):
+        ENABLED = "Enabled", _("Enabled")
+        DISABLED = "Disabled", _("Disabled")
+        PREPARE_FOR_MAINTENANCE = "PrepareForMaintenance", _("Prepare for maintenance")
+        ERROR_IN_MAINTENANCE = "ErrorInMaintenance", _("Error in maintenance")
         MAINTENANCE = "Maintenance", _("Maintenance")
 
     class DomainType(models.TextChoices):
@@ -96,9 +166,13 @@ class Host(models.Model):
     cluster = models.ForeignKey(Cluster, on_delete=models.PROTECT, related_name="hosts")
     url = models.CharField(_("libvirt URI"), max_length=1024)
     domain_type = models.CharField(max_length=8, choices=DomainType.choices, default=DomainType.QEMU)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CONNECTING)
-    resource_state = models.CharField(max_length=16, choices=AllocationState.choices,
-                                      default=AllocationState.ENABLED)
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.CONNECTING)
+    resource_state = models.CharField(max_length=32, choices=ResourceState.choices, default=ResourceState.ENABLED)
+    # CloudStack's `hosttags`: a comma list, kept normalised (stripped, no empties, no duplicates).
+    host_tags = models.CharField(_("host tags"), max_length=1024, blank=True)
+    # Credentials of a remote libvirt URI; the password only encrypted (accounts.crypto), never shown.
+    username = models.CharField(_("username"), max_length=255, blank=True)
+    password_encrypted = models.TextField(blank=True)
     cpu_sockets = models.PositiveIntegerField(default=1)
     cpu_cores = models.PositiveIntegerField(default=0)
     cpu_speed = models.PositiveIntegerField(_("CPU speed (MHz)"), default=0)
@@ -109,6 +183,7 @@ class Host(models.Model):
     hypervisor_version = models.CharField(max_length=64, blank=True)
     storage_path = models.CharField(_("local storage path"), max_length=1024, blank=True)
     last_seen = models.DateTimeField(null=True, blank=True)
+    disconnected = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -135,3 +210,7 @@ class Host(models.Model):
     @property
     def cpu_total_mhz(self) -> int:
         return self.cpu_cores * self.cpu_speed
+
+    @property
+    def tag_list(self) -> list[str]:
+        return [tag for tag in self.host_tags.split(",") if tag]

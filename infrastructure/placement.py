@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from infrastructure.models import AllocationState, Host, Zone
+from portal.configuration import config_value
 from portal.errors import InsufficientCapacity
 
 
@@ -30,12 +31,13 @@ def candidate_hosts(*, zone: Zone) -> Iterable[Host]:
 
 
 def _try_reserve(host: Host, cpu_mhz: int, memory_bytes: int) -> bool:
-    cpu_limit = int(host.cpu_total_mhz * host.cluster.cpu_overprovisioning)
-    memory_limit = int(host.memory_total * host.cluster.memory_overprovisioning)
+    cpu_limit = int(host.cpu_total_mhz * config_value("cpu.overprovisioning.factor", cluster=host.cluster))
+    memory_limit = int(host.memory_total * config_value("mem.overprovisioning.factor", cluster=host.cluster))
     return bool(
         Host.objects.filter(
             pk=host.pk,
             status=Host.Status.UP,
+            resource_state=AllocationState.ENABLED,
             cpu_allocated__lte=cpu_limit - cpu_mhz,
             memory_allocated__lte=memory_limit - memory_bytes,
         ).update(cpu_allocated=F("cpu_allocated") + cpu_mhz, memory_allocated=F("memory_allocated") + memory_bytes)

@@ -9,9 +9,9 @@ from celery import shared_task
 from django.utils.translation import gettext as _
 
 from infrastructure import hypervisor as hv
-from infrastructure import services
+from infrastructure import services_hosts as services
 from infrastructure.models import Host
-from portal.errors import ResourceUnavailable
+from portal.errors import OperationFailed, ResourceUnavailable
 from portal.jobs import JobOutcome
 from portal.models import AsyncJob
 
@@ -39,6 +39,39 @@ def run_host_connect(job: AsyncJob) -> JobOutcome:
     if not connect_host(host):
         raise ResourceUnavailable(_("Cannot connect to host %(name)s at %(url)s.") % {"name": host.name,
                                                                                     "url": host.url})
+    return JobOutcome.of(host)
+
+
+def run_host_reconnect(job: AsyncJob) -> JobOutcome:
+    """reconnectHost: reconnect, then bring the portal's view of the host's VMs in line."""
+    from compute.tasks import reconcile_host_vms
+
+    host = Host.objects.get(uuid=job.instance_id)
+    if not connect_host(host):
+        raise ResourceUnavailable(_("Cannot connect to host %(name)s at %(url)s.") % {"name": host.name,
+                                                                                    "url": host.url})
+    reconcile_host_vms(host)
+    return JobOutcome.of(host)
+
+
+def run_host_maintenance(job: AsyncJob) -> JobOutcome:
+    """prepareHostForMaintenance: a host with no running VMs enters Maintenance; until live migration exists
+    (issue 6) a host that still runs VMs ends in ErrorInMaintenance and the job says why."""
+    from compute.models import VirtualMachine
+
+    host = Host.objects.get(uuid=job.instance_id)
+    running = VirtualMachine.objects.filter(host=host, state__in=services.ACTIVE_VM_STATES,
+                                            removed__isnull=True).count()
+    if not services.host_enter_maintenance(host=host, running_vms=running):
+        raise OperationFailed(_("Host %(name)s still runs %(count)s VM(s) and they cannot be migrated yet; stop "
+                                "them, then prepare the host for maintenance again.")
+                              % {"name": host.name, "count": running})
+    return JobOutcome.of(host)
+
+
+def run_host_cancel_maintenance(job: AsyncJob) -> JobOutcome:
+    host = Host.objects.get(uuid=job.instance_id)
+    services.host_leave_maintenance(host=host)
     return JobOutcome.of(host)
 
 

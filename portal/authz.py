@@ -71,6 +71,29 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "dashboard.view": EVERYONE,
     "host.list": ROOT,
     "host.add": ROOT,
+    "host.update": ROOT,
+    "host.delete": ROOT,
+    "host.reconnect": ROOT,
+    "host.maintenance": ROOT,
+    "region.list": EVERYONE,
+    "zone.create": ROOT,
+    "zone.update": ROOT,
+    "zone.delete": ROOT,
+    "pod.list": ROOT,
+    "pod.create": ROOT,
+    "pod.update": ROOT,
+    "pod.delete": ROOT,
+    "cluster.list": ROOT,
+    "cluster.add": ROOT,
+    "cluster.update": ROOT,
+    "cluster.delete": ROOT,
+    "physicalnetwork.list": ROOT,
+    "physicalnetwork.create": ROOT,
+    "physicalnetwork.update": ROOT,
+    "physicalnetwork.delete": ROOT,
+    "traffictype.list": ROOT,
+    "traffictype.add": ROOT,
+    "traffictype.delete": ROOT,
     "user.list": EVERYONE,
     "user.keys.register": EVERYONE,
     "user.keys.get": EVERYONE,
@@ -116,6 +139,11 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "vm.grant.list": EVERYONE,
     "vm.grant": EVERYONE,  # an owner shares one VM; ownership of the VM is checked on the object
     "vm.revoke": EVERYONE,
+    # Settings (portal.configuration): domain admins read and set their accounts' account-scoped settings;
+    # global, zone and cluster settings also need config.infrastructure (root only).
+    "config.list": ADMINS,
+    "config.update": ADMINS,
+    "config.infrastructure": ROOT,
 }
 
 # action -> the django-guardian permission that grants it on a single object to someone who does not own it.

@@ -88,3 +88,28 @@ class Event(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.type} {self.state}: {self.description}"
+
+
+class ConfigurationValue(models.Model):
+    """An override of one declared setting (portal.configuration.SETTINGS) at one scope: CloudStack's
+    `configuration` table (scope "global") and its zone/cluster/account/domain detail tables in one.
+
+    `scope_id` is the primary key of the zone, cluster, account or domain (0 for global): a setting's scopes
+    differ per setting, and one lookup ("this name at any of these scopes") stays one indexed query. The
+    cluster overprovisioning factors are not stored here: infrastructure.Cluster's own fields are their
+    cluster-scoped values (CloudStack's cluster details cpuOvercommitRatio/memoryOvercommitRatio).
+    """
+
+    name = models.CharField(max_length=255)
+    scope = models.CharField(max_length=16)
+    scope_id = models.BigIntegerField(default=0)
+    value = models.TextField(blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "scope", "scope_id"]
+        constraints = [models.UniqueConstraint(fields=["name", "scope", "scope_id"],
+                                               name="unique_configuration_value_per_scope")]
+
+    def __str__(self) -> str:
+        return f"{self.name}[{self.scope}:{self.scope_id}]={self.value}"

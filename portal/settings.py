@@ -263,6 +263,9 @@ SPECTACULAR_SETTINGS = {
 # --- Cirrostack -----------------------------------------------------------------------------------------
 # Seconds a graceful stop waits for the guest before it is forced off (CloudStack: vm.stop timeout).
 CIRROSTACK_VM_STOP_TIMEOUT = float(os.environ.get("CIRROSTACK_VM_STOP_TIMEOUT", "60"))
+# Host heartbeat (CloudStack: ping.interval) and how long a disconnected host waits before it is Down.
+CIRROSTACK_HOST_HEARTBEAT_SECONDS = float(os.environ.get("CIRROSTACK_HOST_HEARTBEAT_SECONDS", "60"))
+CIRROSTACK_HOST_DOWN_AFTER = float(os.environ.get("CIRROSTACK_HOST_DOWN_AFTER", "300"))
 # Local primary storage directory used on hosts until storage pools are modelled.
 CIRROSTACK_LOCAL_STORAGE_PATH = os.environ.get("CIRROSTACK_LOCAL_STORAGE_PATH", "/var/lib/cirrostack/primary")
 # Where hosts write each guest's serial console log (read by operators and the end-to-end tests).

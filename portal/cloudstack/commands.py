@@ -239,3 +239,7 @@ for _name, _object, _text in (
                 Param("virtualmachineid", ParamType.UUID, description=gettext_lazy("List for this VM."))),
         listing=Listing(object_name=_object, render=_as_is, tenant=True),
     ))
+
+
+# The cloud's settings are declared in their own module.
+from portal import cloudstack_configuration  # noqa: E402, F401

@@ -15,7 +15,9 @@ from accounts.api_tenancy import AccountViewSet, DomainViewSet, UserViewSet
 from compute.api import ServiceOfferingViewSet, VirtualMachineViewSet
 from compute.api_grants import urlpatterns as vm_grant_urls
 from infrastructure.api import ZoneViewSet
+from infrastructure.api_hosts import HostViewSet
 from portal.api import JobViewSet
+from portal.api_configuration import ConfigurationViewSet
 from portal.rest.docs import OfflineRedocView, SchemaView, SwaggerView
 from portal.rest.errors import not_found_view
 from storage.api import TemplateViewSet
@@ -38,6 +40,7 @@ router = Router()
 router.register("virtual-machines", VirtualMachineViewSet, basename="virtual-machine")
 router.register("jobs", JobViewSet, basename="job")
 router.register("zones", ZoneViewSet, basename="zone")
+router.register("hosts", HostViewSet, basename="host")
 router.register("service-offerings", ServiceOfferingViewSet, basename="service-offering")
 router.register("templates", TemplateViewSet, basename="template")
 router.register("ldap-configurations", LdapConfigurationViewSet, basename="ldap-configuration")
@@ -46,6 +49,7 @@ router.register("domains", DomainViewSet, basename="domain")
 router.register("accounts", AccountViewSet, basename="account")
 router.register("users", UserViewSet, basename="user")
 router.register("roles", RoleViewSet, basename="role")
+router.register("configurations", ConfigurationViewSet, basename="configuration")
 
 urlpatterns = [
     path("schema/", SchemaView.as_view(), name="schema"),

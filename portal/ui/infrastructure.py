@@ -1,17 +1,31 @@
-"""Read-only web UI pages of the physical side: zones and hosts, for the Infrastructure section.
+"""Web UI pages of the physical side: zones and hosts, for the Infrastructure section.
 
 Rows come from infrastructure.selectors, which authorize the caller: hosts are root admins' only, so
-another caller gets 403 from the selector's decision whatever the page does.
+another caller gets 403 from the selector's decision whatever the page does. Host actions are POST forms
+that call infrastructure.services_hosts; a refusal is shown as a message, nothing changed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
+from accounts.models import User
+from infrastructure import services_hosts
+from infrastructure.models import Host
 from infrastructure.selectors import host_list, zone_list
+from infrastructure.selectors_hosts import host_get
+from infrastructure.states import HOST_RESOURCE_STATE_MACHINE, HOST_STATE_MACHINE, HostEvent, ResourceEvent
+from portal.authz import can
+from portal.errors import ServiceError
+from portal.models import AsyncJob
 from portal.ui.access import requires
 from portal.ui.shortcuts import http_errors
 from portal.ui.tables import Column, TableSpec, build_table, parse_query, render_table
@@ -36,14 +50,15 @@ HOST_TABLE = TableSpec(
     columns=(
         Column("name", _("Name"), ("name",)),
         Column("zone", _("Zone"), ("zone__name", "pod__name", "cluster__name")),
-        Column("status", _("Status"), ("status",)),
+        Column("status", _("Status"), ("status", "resource_state")),
+        Column("tags", _("Host tags"), ("host_tags",), css="hide-sm"),
         Column("hypervisor", _("Hypervisor"), ("domain_type", "hypervisor_version"), css="hide-md"),
         Column("cpu", _("CPU"), ("cpu_cores", "cpu_speed")),
         Column("memory", _("Memory"), ("memory_total",)),
         Column("last_seen", _("Last seen"), ("last_seen",), css="hide-sm"),
     ),
     default_sort="name",
-    search_fields=("name", "url", "zone__name", "pod__name", "cluster__name"),
+    search_fields=("name", "url", "host_tags", "zone__name", "pod__name", "cluster__name"),
     search_placeholder=_("Search by name, URI, zone or cluster"),
 )
 
@@ -62,3 +77,105 @@ def zones(request: HttpRequest) -> HttpResponse:
 def hosts(request: HttpRequest) -> HttpResponse:
     table = build_table(HOST_TABLE, parse_query(request, HOST_TABLE), host_list(caller=request.user))
     return render_table(request, table, "ui/host_list.html", "ui/_host_table.html")
+
+
+# --- the host page and its actions ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class HostAction:
+    name: str
+    label: str
+    permission: str
+    run: Callable[[User, Host, HttpRequest], AsyncJob | None]
+    is_valid_for: Callable[[Host], bool]
+    done: str  # flash message; %(name)s is the host's name
+    confirm: str = ""
+    danger: bool = False
+
+    @property
+    def route(self) -> str:
+        return f"ui:host_{self.name.replace('-', '_')}"
+
+
+def _update(caller: User, host: Host, request: HttpRequest) -> None:
+    services_hosts.host_update(caller=caller, host=host, name=request.POST.get("name"),
+                               host_tags=request.POST.get("host_tags"))
+
+
+def _allocation(state: str) -> Callable[[User, Host, HttpRequest], None]:
+    def run(caller: User, host: Host, request: HttpRequest) -> None:
+        services_hosts.host_update(caller=caller, host=host, allocation_state=state)
+
+    return run
+
+
+def _delete(caller: User, host: Host, request: HttpRequest) -> None:
+    services_hosts.host_delete(caller=caller, host=host, forced=request.POST.get("forced") == "1")
+
+
+def _resource_allows(event: str) -> Callable[[Host], bool]:
+    return lambda host: HOST_RESOURCE_STATE_MACHINE.allows(host.resource_state, event)
+
+
+HOST_ACTIONS: dict[str, HostAction] = {
+    action.name: action
+    for action in (
+        HostAction("reconnect", _("Reconnect"), "host.reconnect",
+                   lambda caller, host, _r: services_hosts.host_reconnect(caller=caller, host=host),
+                   lambda host: HOST_STATE_MACHINE.allows(host.status, HostEvent.RECONNECT_REQUESTED),
+                   _("Reconnecting host %(name)s.")),
+        HostAction("enable", _("Enable"), "host.update", _allocation("Enable"),
+                   lambda host: host.resource_state == Host.ResourceState.DISABLED, _("Host %(name)s is enabled.")),
+        HostAction("disable", _("Disable"), "host.update", _allocation("Disable"),
+                   lambda host: host.resource_state == Host.ResourceState.ENABLED,
+                   _("Host %(name)s is disabled: no new VMs are placed there.")),
+        HostAction("maintenance", _("Prepare for maintenance"), "host.maintenance",
+                   lambda caller, host, _r: services_hosts.host_prepare_maintenance(caller=caller, host=host),
+                   _resource_allows(ResourceEvent.ADMIN_ASK_MAINTENANCE),
+                   _("Preparing host %(name)s for maintenance.")),
+        HostAction("cancel-maintenance", _("Cancel maintenance"), "host.maintenance",
+                   lambda caller, host, _r: services_hosts.host_cancel_maintenance(caller=caller, host=host),
+                   _resource_allows(ResourceEvent.ADMIN_CANCEL_MAINTENANCE),
+                   _("Cancelling the maintenance of host %(name)s.")),
+        HostAction("update", _("Save"), "host.update", _update, lambda host: True, _("Host %(name)s updated.")),
+        HostAction("delete", _("Delete host"), "host.delete", _delete, lambda host: True,
+                   _("Host %(name)s deleted."), confirm=_("Delete this host?"), danger=True),
+    )
+}
+# Shown as buttons in the page head; update and delete have their own forms.
+BUTTONS = ("reconnect", "enable", "disable", "maintenance", "cancel-maintenance")
+
+
+@require_safe
+@requires("host.list")
+@http_errors
+def host_detail(request: HttpRequest, host_id: str) -> HttpResponse:
+    host = host_get(caller=request.user, host_id=host_id)
+    actions = [HOST_ACTIONS[name] for name in BUTTONS
+               if HOST_ACTIONS[name].is_valid_for(host) and can(request.user, HOST_ACTIONS[name].permission)]
+    return render(request, "ui/host_detail.html", {
+        "host": host, "actions": actions, "can_update": can(request.user, "host.update"),
+        "can_delete": can(request.user, "host.delete")})
+
+
+@http_errors
+def host_action(request: HttpRequest, host_id: str, action: str) -> HttpResponse:
+    spec = HOST_ACTIONS[action]
+    host = host_get(caller=request.user, host_id=host_id)
+    name = host.name
+    try:
+        job = spec.run(request.user, host, request)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect("ui:host_detail", host_id=host.uuid)
+    messages.success(request, str(spec.done) % {"name": name})
+    if job is not None:
+        return redirect("ui:job_detail", job_id=job.uuid)
+    if action == "delete":
+        return redirect("ui:host_list")
+    return redirect("ui:host_detail", host_id=host.uuid)
+
+
+def host_action_view(action: str) -> Callable[..., HttpResponse]:
+    """The route of one host action: POST only, declaring the authz action it runs (portal.ui.access)."""
+    return require_POST(requires(HOST_ACTIONS[action].permission)(host_action))

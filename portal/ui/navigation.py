@@ -59,6 +59,7 @@ NAVIGATION: tuple[NavSection, ...] = (
     NavSection("infrastructure", _("Infrastructure"), ROOT, (
         NavItem("ui:zone_list", _("Zones"), "zone.list", ("ui:zone_list",)),
         NavItem("ui:host_list", _("Hosts"), "host.list", ("ui:host_list",)),
+        NavItem("ui:config_list", _("Settings"), "config.infrastructure", ("ui:config_list",)),
     )),
 )
 

@@ -8,7 +8,7 @@ reverse("ui:dashboard"), reverse("compute:vm_list").
 from django.urls import include, path
 
 from accounts.views import signin
-from portal.ui import infrastructure, views
+from portal.ui import configuration, infrastructure, views
 from portal.ui.access import public
 
 # Not `app_name`: a module-level app_name would namespace the compute routes too ("ui:compute:...").
@@ -25,6 +25,12 @@ ui_patterns = [
     path("events/", views.events, name="event_list"),
     path("infrastructure/zones/", infrastructure.zones, name="zone_list"),
     path("infrastructure/hosts/", infrastructure.hosts, name="host_list"),
+    path("infrastructure/settings/", configuration.config_list_view, name="config_list"),
+    path("infrastructure/settings/<str:name>/", configuration.config_update_view, name="config_update"),
+    path("infrastructure/settings/<str:name>/reset/", configuration.config_reset_view, name="config_reset"),
+    path("infrastructure/hosts/<str:host_id>/", infrastructure.host_detail, name="host_detail"),
+    *[path(f"infrastructure/hosts/<str:host_id>/{action}/", infrastructure.host_action_view(action),
+           {"action": action}, name=f"host_{action.replace('-', '_')}") for action in infrastructure.HOST_ACTIONS],
 ]
 
 urlpatterns = [

@@ -114,6 +114,14 @@ ROWS = [
     cs("list", "listResourceLimits", of_a, shows=lambda w: '"max":13'),
     cs("write", "updateResourceLimit", lambda w: {**of_a(w), "resourcetype": ResourceType.USER_VM, "max": 3}),
     cs("write", "updateResourceCount", of_a, changes=False),
+    # A's account-scoped settings (global, zone and cluster ones are root's: tests/cloudstack/
+    # test_configuration_commands.py)
+    cs("list", "listConfigurations", lambda w: {"accountid": str(w.a.uuid)},
+       shows=lambda w: "allow.user.expunge.recover.vm"),
+    cs("write", "updateConfiguration",
+       lambda w: {"name": "allow.user.expunge.recover.vm", "value": "true", "accountid": str(w.a.uuid)}),
+    cs("write", "resetConfiguration", lambda w: {"name": "allow.user.expunge.recover.vm", "accountid": str(w.a.uuid)},
+       changes=False),  # A has no value of its own to drop: the control's reset changes nothing
     # Roles are global: domain admins may read them, only root changes them
     # (domain admins list the User and DomainAdmin roles, never an Admin-type one; users may not list roles)
     cs("list", "listRoles", lambda w: {}, control=ROOT_CONTROL, shows=lambda w: w.admin_role.name),

@@ -29,6 +29,12 @@ REST_ALLOWED = {
     "zone-detail": "zones are the cloud's shared catalogue: no tenant owns one",
     "service-offering-list": "offerings are the cloud's shared catalogue: no tenant owns one",
     "service-offering-detail": "offerings are the cloud's shared catalogue: no tenant owns one",
+    # Refusal of non-root callers: tests/rest/test_hosts.py::test_non_root_callers_are_refused_everywhere.
+    "host-list": "infrastructure, root admins only",
+    "host-detail": "infrastructure, root admins only",
+    "host-reconnect": "infrastructure, root admins only",
+    "host-maintenance": "infrastructure, root admins only",
+    "host-cancel-maintenance": "infrastructure, root admins only",
 }
 
 CS_ALLOWED = {
@@ -38,6 +44,34 @@ CS_ALLOWED = {
     "logout": "ends one's own session",
     "listZones": "zones are the cloud's shared catalogue: no tenant owns one",
     "listServiceOfferings": "offerings are the cloud's shared catalogue: no tenant owns one",
+    # Refusal of non-root callers: tests/cloudstack/test_host_commands.py::test_non_root_callers_are_refused.
+    "listHosts": "infrastructure, root admins only",
+    "addHost": "infrastructure, root admins only",
+    "updateHost": "infrastructure, root admins only",
+    "deleteHost": "infrastructure, root admins only",
+    "reconnectHost": "infrastructure, root admins only",
+    "prepareHostForMaintenance": "infrastructure, root admins only",
+    "cancelHostMaintenance": "infrastructure, root admins only",
+    "listRegions": "the cloud's one region, the same for every caller",
+    # Refusal of non-root callers: tests/cloudstack/test_topology_commands.py::test_non_root_callers_are_refused.
+    "createZone": "infrastructure, root admins only",
+    "updateZone": "infrastructure, root admins only",
+    "deleteZone": "infrastructure, root admins only",
+    "listPods": "infrastructure, root admins only",
+    "createPod": "infrastructure, root admins only",
+    "updatePod": "infrastructure, root admins only",
+    "deletePod": "infrastructure, root admins only",
+    "listClusters": "infrastructure, root admins only",
+    "addCluster": "infrastructure, root admins only",
+    "updateCluster": "infrastructure, root admins only",
+    "deleteCluster": "infrastructure, root admins only",
+    "listPhysicalNetworks": "infrastructure, root admins only",
+    "createPhysicalNetwork": "infrastructure, root admins only",
+    "updatePhysicalNetwork": "infrastructure, root admins only",
+    "deletePhysicalNetwork": "infrastructure, root admins only",
+    "addTrafficType": "infrastructure, root admins only",
+    "listTrafficTypes": "infrastructure, root admins only",
+    "deleteTrafficType": "infrastructure, root admins only",
     # Stubs that answer no rows at all (checked below): they need rows once they return anything.
     "listPublicIpAddresses": "answers no rows (portal.cloudstack.commands._no_rows)",
     "listPortForwardingRules": "answers no rows (portal.cloudstack.commands._no_rows)",

@@ -139,6 +139,17 @@ ROWS = [
          hidden=FIELD),
     rest("write", "POST", lambda w: f"{API}/resource-counts/recalculate/", lambda w: {"account": str(w.a.uuid)},
          name="resource counts recalculate", hidden=FIELD, changes=False),
+    # A's account-scoped settings: the north admin reads and sets them; global, zone and cluster settings are
+    # root's (tests/rest/test_configuration.py), reached through the same routes.
+    rest("list", "GET", lambda w: f"{API}/configurations/?account={w.a.uuid}", name="configurations?account",
+         shows=lambda w: "allow.user.expunge.recover.vm", hidden=FIELD),
+    rest("detail", "GET", lambda w: f"{API}/configurations/allow.user.expunge.recover.vm/?account={w.a.uuid}",
+         name="configuration?account", shows=lambda w: "allow.user.expunge.recover.vm", hidden=FIELD),
+    rest("write", "PATCH", lambda w: f"{API}/configurations/allow.user.expunge.recover.vm/",
+         lambda w: {"account": str(w.a.uuid), "value": "true"}, name="configuration set (account)", hidden=FIELD),
+    rest("write", "POST", lambda w: f"{API}/configurations/allow.user.expunge.recover.vm/reset/",
+         lambda w: {"account": str(w.a.uuid)}, name="configuration reset (account)", hidden=FIELD,
+         changes=False),  # A has no value of its own to drop: the control's reset changes nothing
     # Roles are global: domain admins list the User and DomainAdmin roles (never an Admin-type one), users may not
     # list them, only root changes them or their rules.
     rest("list", "GET", lambda w: f"{API}/roles/", name="roles", control=ROOT_CONTROL,

@@ -24,6 +24,11 @@ ENDPOINTS = {
     "/api/v1/jobs/{id}/": {"get"},
     "/api/v1/zones/": {"get"},
     "/api/v1/zones/{id}/": {"get"},
+    "/api/v1/hosts/": {"get", "post"},
+    "/api/v1/hosts/{id}/": {"get", "patch", "delete"},
+    "/api/v1/hosts/{id}/reconnect/": {"post"},
+    "/api/v1/hosts/{id}/maintenance/": {"post"},
+    "/api/v1/hosts/{id}/cancel-maintenance/": {"post"},
     "/api/v1/service-offerings/": {"get"},
     "/api/v1/service-offerings/{id}/": {"get"},
     "/api/v1/templates/": {"get"},
@@ -56,6 +61,9 @@ ENDPOINTS = {
     "/api/v1/roles/{role_id}/permissions/": {"get", "post"},
     "/api/v1/roles/{role_id}/permissions/reorder/": {"post"},
     "/api/v1/roles/{role_id}/permissions/{id}/": {"patch", "delete"},
+    "/api/v1/configurations/": {"get"},
+    "/api/v1/configurations/{name}/": {"get", "patch"},
+    "/api/v1/configurations/{name}/reset/": {"post"},
 }
 # POSTs that answer at once rather than with a job.
 IMMEDIATE = {TOKEN, "/api/v1/domains/", "/api/v1/accounts/", "/api/v1/accounts/{id}/enable/",
@@ -64,6 +72,7 @@ IMMEDIATE = {TOKEN, "/api/v1/domains/", "/api/v1/accounts/", "/api/v1/accounts/{
 IMMEDIATE |= {"/api/v1/ldap-configurations/", "/api/v1/ldap-links/", "/api/v1/resource-limits/",
               "/api/v1/resource-counts/recalculate/", "/api/v1/virtual-machines/{id}/grants/"}
 IMMEDIATE |= {"/api/v1/roles/", "/api/v1/roles/{role_id}/permissions/", "/api/v1/roles/{role_id}/permissions/reorder/"}
+IMMEDIATE |= {"/api/v1/configurations/{name}/reset/"}
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +138,8 @@ LIST_PARAMETERS = {
     "/api/v1/jobs/": {"pending": "boolean", "status": "string", "instance_type": "string",
                       "instance_id": "string", "ordering": "array", **PAGE},
     "/api/v1/zones/": {"available": "boolean", "ordering": "array", **PAGE},
+    "/api/v1/hosts/": {"zone": "string", "pod": "string", "cluster": "string", "state": "string",
+                       "resource_state": "string", "host_tag": "string", "ordering": "array", **PAGE},
     "/api/v1/templates/": {"template_filter": "string", "zone": "string", "ordering": "array", **PAGE},
     "/api/v1/service-offerings/": {"ordering": "array", **PAGE},
     "/api/v1/domains/": {"name": "string", "level": "integer", "parent": "string", "subtree": "string",
@@ -142,6 +153,8 @@ LIST_PARAMETERS = {
     "/api/v1/resource-limits/": {"account": "string", "domain": "string"},
     "/api/v1/virtual-machines/{id}/grants/": PAGE,
     "/api/v1/roles/": {"name": "string", "role_type": "string", "keyword": "string", "ordering": "array", **PAGE},
+    "/api/v1/configurations/": {"zone": "string", "cluster": "string", "account": "string", "category": "string",
+                                "keyword": "string", "name": "string", **PAGE},
 }
 
 
@@ -188,7 +201,9 @@ def test_detail_and_action_operations_take_no_list_parameters(schema):
 
 
 # Query parameters an operation itself declares (not list filters or paging).
-OPERATION_PARAMETERS = {("delete", "/api/v1/domains/{id}/"): {"cleanup"}}
+OPERATION_PARAMETERS = {("delete", "/api/v1/domains/{id}/"): {"cleanup"},
+                        ("delete", "/api/v1/hosts/{id}/"): {"forced"},
+                        ("get", "/api/v1/configurations/{name}/"): {"zone", "cluster", "account"}}
 
 
 def test_token_endpoint_documents_the_token_and_no_request_body(schema):

@@ -45,7 +45,7 @@ MAIN = [reverse("ui:dashboard"), reverse("compute:vm_list"), reverse("ui:job_lis
 ADMINISTRATION = [reverse("accounts:domain_list"), reverse("accounts:account_list"), reverse("accounts:role_list"),
                   reverse("ui:event_list")]
 ROOT_ADMINISTRATION = [reverse("accounts:ldap_list")]  # after ADMINISTRATION, for root admins only
-INFRASTRUCTURE = [reverse("ui:zone_list"), reverse("ui:host_list")]
+INFRASTRUCTURE = [reverse("ui:zone_list"), reverse("ui:host_list"), reverse("ui:config_list")]
 
 
 def test_end_user_sees_only_their_own_sections(cloud, login):
