@@ -276,6 +276,9 @@ class _OneTick:
         return len(self.waits) > 1
 
 
+# Transactional: the timer thread calls close_old_connections(), which (rightly) drops a connection left inside
+# a transaction, and on PostgreSQL that would throw away the test's own wrapping transaction.
+@pytest.mark.django_db(transaction=True)
 def test_agent_timer_submits_heartbeats_for_served_hosts_every_interval(cloud, settings):
     from infrastructure.agent import Agent
 
@@ -284,6 +287,6 @@ def test_agent_timer_submits_heartbeats_for_served_hosts_every_interval(cloud, s
     agent = Agent(host_ids=None, default_queue=True, concurrency=1)
     agent.served = {cloud.host.pk}
     agent._stop = tick = _OneTick()
-    agent._heartbeat()  # runs in the test's thread (SQLite test transactions are per connection)
+    agent._heartbeat()  # in the test's thread: the eager broker runs each heartbeat inline
     assert tick.waits == [7.0, 7.0]
     assert Host.objects.get(pk=cloud.host.pk).last_seen is not None
