@@ -95,6 +95,15 @@ def require_root_admin_left(*, users: QuerySet[User] | None = None, accounts: Qu
                                  "enable another root admin user first."))
 
 
+def operator_account(user: User | None = None) -> Account | None:
+    """The account an event about the cloud itself (hosts, storage, topology) is recorded under: the acting
+    user's, or the first root-admin account when no user acts (the heartbeat, an agent) or the user belongs
+    to no account (a superuser). None only before any root-admin account exists."""
+    if user is not None and user.account_id:
+        return user.account
+    return Account.objects.filter(account_type=Account.Type.ROOT_ADMIN).order_by("pk").first()
+
+
 def audit_account(caller: User, *, excluding: QuerySet[Account] | None = None) -> Account:
     """The account an administrative event or job is recorded under: the caller's, or (for a superuser
     belonging to no account) the first root-admin account that is not about to be removed."""

@@ -199,6 +199,7 @@ for _name, _handler, _text, _action, _extra in (
 OFFERING_FIELDS = (
     "id", "name", "displaytext", "cpunumber", "cpuspeed", "memory", "created", "storagetype", "offerha",
     "limitcpuuse", "isvolatile", "iscustomized", "issystem", "defaultuse", "domainid", "domain",
+    "hosttags", "storagetags", "deploymentplanner",
 )
 
 
@@ -220,6 +221,10 @@ def render_offering(call: Call, offering: ServiceOffering) -> dict[str, Any]:
         "defaultuse": False,
         "domainid": str(offering.domain.uuid) if offering.domain_id else None,
         "domain": offering.domain.name if offering.domain_id else None,
+        # Placement: CloudStack's host tags, storage tags ("tags") and planner; empty ones are left out.
+        "hosttags": offering.host_tags or None,
+        "storagetags": offering.storage_tags or None,
+        "deploymentplanner": offering.deployment_planner or None,
     }
 
 

@@ -24,6 +24,12 @@ class ServiceOffering(models.Model):
     # Empty means offered to every domain.
     domain = models.ForeignKey("accounts.Domain", null=True, blank=True, on_delete=models.PROTECT,
                                related_name="+")
+    # Placement: CloudStack's `hosttags` (one tag, or a comma list every chosen host must carry), `tags`
+    # (storage tags the root volume's pool must carry) and the offering's `deploymentplanner` (empty: the
+    # vm.deployment.planner setting).
+    host_tags = models.CharField(_("host tags"), max_length=1024, blank=True)
+    storage_tags = models.CharField(_("storage tags"), max_length=1024, blank=True)
+    deployment_planner = models.CharField(_("deployment planner"), max_length=64, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     removed = models.DateTimeField(null=True, blank=True)
 

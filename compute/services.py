@@ -18,7 +18,7 @@ from accounts.services_limits import resource_release, resource_reserve
 from compute.models import ServiceOffering, VirtualMachine
 from compute.states import VM_STATE_MACHINE, VmEvent, VmState
 from infrastructure.models import AllocationState, Zone
-from infrastructure.placement import host_release, host_reserve
+from infrastructure.placement import Request, host_release, host_reserve, parse_tags, place_vm
 from portal.authz import Role, authorize, role_of
 from portal.errors import InvalidParameter, InvalidState
 from portal.events import event_emit
@@ -83,7 +83,7 @@ def vm_deploy(
     VirtualMachine.objects.filter(pk=vm.pk).update(**updates)
     for field, value in updates.items():
         setattr(vm, field, value)
-    Volume.objects.create(
+    root = Volume.objects.create(
         name=f"ROOT-{vm.pk}", volume_type=Volume.Type.ROOT, state=Volume.State.ALLOCATED,
         size=root_size, zone=zone, virtual_machine=vm,
         template=template, account=owner, domain_id=owner.domain_id,
@@ -96,13 +96,44 @@ def vm_deploy(
                          handler=f"{JOB_MODULE}.run_vm_allocate", instance=vm, queue=DEFAULT_QUEUE,
                          event_type="VM.CREATE", description=_("Deploying VM %(name)s") % {"name": vm.name})
         return vm, job
-    host = host_reserve(zone=zone, cpu_mhz=vm.cpu_mhz, memory_bytes=vm.memory_bytes)
+    placement = place_vm(_placement_request(vm, service_offering, root_size=root_size))
+    host = placement.host
+    if placement.storage_pool is not None:
+        Volume.objects.filter(pk=root.pk).update(storage_pool=placement.storage_pool)
     VM_STATE_MACHINE.transit(vm, VmEvent.START_REQUESTED, host=host, last_host=host)
     job = job_submit(caller=caller, account=owner, cmd="deployVirtualMachine",
                      handler=f"{JOB_MODULE}.run_vm_start", instance=vm, queue=host.queue,
                      params={"deploy": True}, event_type="VM.CREATE",
                      description=_("Deploying VM %(name)s") % {"name": vm.name})
     return vm, job
+
+
+def _placement_request(vm: VirtualMachine, offering: ServiceOffering, *, root_size: int | None = None,
+                       cluster: object | None = None) -> Request:
+    """What the planners need: the VM's size, its owner (user planners weigh the account) and the offering's
+    host tags, storage tags and planner."""
+    return Request(zone=vm.zone, account=vm.account, cpu_mhz=vm.cpu_mhz, memory_bytes=vm.memory_bytes,
+                   host_tags=parse_tags(offering.host_tags), planner=offering.deployment_planner,
+                   root_size=root_size, storage_tags=parse_tags(offering.storage_tags), cluster=cluster)
+
+
+def _reserve_for_start(vm: VirtualMachine) -> object:
+    """A stopped VM starts where its root disk is reachable: anywhere the planner picks in the pool's cluster
+    (or zone) when the disk is on primary storage, else on the host holding its local disk."""
+    root = vm.volumes.filter(volume_type=Volume.Type.ROOT, removed__isnull=True).select_related(
+        "storage_pool", "storage_pool__cluster").first()
+    if root is not None and root.host_id is None and root.storage_pool_id is None:
+        # Never created yet (deployed with startvm=false): placed like a deploy, storage included.
+        placement = place_vm(_placement_request(vm, vm.service_offering, root_size=root.size))
+        if placement.storage_pool is not None:
+            Volume.objects.filter(pk=root.pk).update(storage_pool=placement.storage_pool)
+        return placement.host
+    pool = root.storage_pool if root is not None else None
+    if pool is None or pool.scope == pool.Scope.HOST:
+        return host_reserve(zone=vm.zone, cpu_mhz=vm.cpu_mhz, memory_bytes=vm.memory_bytes,
+                            only=vm.last_host or (pool.host if pool is not None else None))
+    cluster = pool.cluster if pool.scope == pool.Scope.CLUSTER else None
+    return place_vm(_placement_request(vm, vm.service_offering, cluster=cluster)).host
 
 
 class _OwnerProbe:
@@ -123,8 +154,7 @@ def vm_start(*, caller: User, vm: VirtualMachine) -> AsyncJob:
     authorize(caller, "vm.start", vm)
     vm = _locked(vm)
     VM_STATE_MACHINE.check(vm, VmEvent.START_REQUESTED)
-    # Until shared primary storage exists, a VM's root volume lives on the host it last ran on.
-    host = host_reserve(zone=vm.zone, cpu_mhz=vm.cpu_mhz, memory_bytes=vm.memory_bytes, only=vm.last_host)
+    host = _reserve_for_start(vm)
     VM_STATE_MACHINE.transit(vm, VmEvent.START_REQUESTED, host=host, last_host=host)
     return job_submit(caller=caller, account=vm.account, cmd="startVirtualMachine",
                       handler=f"{JOB_MODULE}.run_vm_start", instance=vm, queue=host.queue,
@@ -248,16 +278,19 @@ def vm_record_expunged(*, vm: VirtualMachine) -> None:
     """The host deleted the VM's volumes: they stop counting, and the VM is marked removed."""
     from django.utils import timezone
 
+    from storage.placement import pool_release
     from storage.states import VOLUME_STATE_MACHINE, VolumeEvent
 
     now = timezone.now()
-    for volume in vm.volumes.filter(removed__isnull=True):
+    for volume in vm.volumes.filter(removed__isnull=True).select_related("storage_pool"):
         if volume.state in (Volume.State.READY, Volume.State.ALLOCATED):
             VOLUME_STATE_MACHINE.transit(volume, VolumeEvent.DESTROY_REQUESTED)
         if volume.state == Volume.State.DESTROY:
             VOLUME_STATE_MACHINE.transit(volume, VolumeEvent.EXPUNGED, removed=now)
         resource_release(account=vm.account, resource_type=ResourceType.VOLUME, amount=1)
         resource_release(account=vm.account, resource_type=ResourceType.PRIMARY_STORAGE, amount=volume.size)
+        if volume.storage_pool_id is not None:
+            pool_release(volume.storage_pool, volume.size)
     VirtualMachine.objects.filter(pk=vm.pk).update(removed=now)
     vm.removed = now
     event_emit(type="VM.EXPUNGE", description=_("VM %(name)s expunged") % {"name": vm.name},

@@ -19,6 +19,7 @@ from portal.jobs import JobOutcome, job_progress
 from portal.models import AsyncJob
 from storage import services as storage_services
 from storage.models import Volume
+from storage.tasks_pools import ensure_pool_on_host
 
 logger = logging.getLogger(__name__)
 
@@ -31,22 +32,30 @@ def _load(job: AsyncJob) -> VirtualMachine:
 def _prepare_volumes(vm: VirtualMachine) -> list[Volume]:
     """Create the VM's volumes on its host if they do not exist yet (first start after deploy)."""
     host = vm.host
-    volumes = list(vm.volumes.filter(removed__isnull=True).select_related("template"))
+    volumes = list(vm.volumes.filter(removed__isnull=True).select_related("template", "storage_pool"))
     for volume in volumes:
         if volume.state == Volume.State.READY:
             continue
         storage_services.volume_record_creating(volume=volume)
         try:
-            hv.ensure_dir_pool(host.url, host.local_pool_name, host.storage_path)
+            pool_name = _volume_pool_on_host(volume, host)
             backing = volume.template.local_path if volume.template and not host.is_simulator else None
-            path = hv.create_volume(host.url, host.local_pool_name, volume.file_name, volume.size,
-                                    backing_path=backing)
+            path = hv.create_volume(host.url, pool_name, volume.file_name, volume.size, backing_path=backing)
         except hv.HypervisorError:
             storage_services.volume_record_create_failed(volume=volume)
             raise
-        storage_services.volume_record_created(volume=volume, host=host, pool_name=host.local_pool_name,
-                                               path=path)
+        storage_services.volume_record_created(volume=volume, host=host, pool_name=pool_name, path=path)
     return volumes
+
+
+def _volume_pool_on_host(volume: Volume, host: Host) -> str:
+    """Make sure the volume's pool exists on the host and name it: the primary storage placement chose, else
+    (zones without storage pools) the host's local directory pool."""
+    if volume.storage_pool is not None:
+        ensure_pool_on_host(volume.storage_pool, host)
+        return volume.storage_pool.libvirt_name
+    hv.ensure_dir_pool(host.url, host.local_pool_name, host.storage_path)
+    return host.local_pool_name
 
 
 def _boot(vm: VirtualMachine) -> int | None:
@@ -121,8 +130,12 @@ def run_vm_expunge(job: AsyncJob) -> JobOutcome:
     """Delete the volumes of an Expunging VM on the hosts that hold them (a volume already gone is fine)."""
     vm = _load(job)
     services.ensure_state(vm, VmState.EXPUNGING)
-    for volume in vm.volumes.filter(removed__isnull=True, host__isnull=False).select_related("host"):
+    for volume in vm.volumes.filter(removed__isnull=True, host__isnull=False).select_related("host", "storage_pool"):
         try:
+            if volume.storage_pool is not None:
+                # A shared pool may not be defined on that host any more (restart, redefinition): bring it
+                # back so the volume is really deleted, not left behind as an orphan image.
+                ensure_pool_on_host(volume.storage_pool, volume.host)
             hv.delete_volume(volume.host.url, volume.pool_name or volume.host.local_pool_name, volume.file_name)
         except hv.PoolNotFound:
             logger.warning("pool of volume %s is gone from host %s", volume.file_name, volume.host.name)

@@ -64,9 +64,9 @@ class HostSerializer(serializers.ModelSerializer):
     class Meta:
         model = Host
         fields = ["id", "url", "name", "uri", "zone", "pod", "cluster", "state", "resource_state", "host_tags",
-                  "domain_type", "hypervisor_version", "cpu_sockets", "cpu_cores", "cpu_speed", "cpu_allocated",
-                  "memory_total", "memory_allocated", "username", "has_password", "last_seen", "disconnected",
-                  "created"]
+                  "domain_type", "hypervisor_version", "cpu_model", "capabilities", "cpu_sockets", "cpu_cores",
+                  "cpu_speed", "cpu_allocated", "memory_total", "memory_allocated", "username", "has_password",
+                  "last_seen", "disconnected", "created"]
         read_only_fields = fields
 
     def get_has_password(self, host: Host) -> bool:

@@ -64,3 +64,6 @@ from infrastructure import cloudstack_hosts  # noqa: E402, F401  (hosts)
 
 # isort: split
 from infrastructure import cloudstack_topology  # noqa: E402, F401
+
+# isort: split
+from infrastructure import cloudstack_capacity  # noqa: E402, F401

@@ -32,10 +32,10 @@ from portal.models import AsyncJob
 T = ParamType
 
 HOST_FIELDS = (
-    "id", "name", "state", "resourcestate", "type", "hypervisor", "hypervisorversion", "zoneid", "zonename",
-    "podid", "podname", "clusterid", "clustername", "clustertype", "ipaddress", "cpunumber", "cpusockets",
-    "cpuspeed", "cpuallocated", "cpuallocatedvalue", "cpuallocatedpercentage", "memorytotal", "memoryallocated",
-    "hosttags", "islocalstorageactive", "lastpinged", "disconnected", "created",
+    "id", "name", "state", "resourcestate", "type", "hypervisor", "hypervisorversion", "capabilities", "cpumodel",
+    "zoneid", "zonename", "podid", "podname", "clusterid", "clustername", "clustertype", "ipaddress", "cpunumber",
+    "cpusockets", "cpuspeed", "cpuallocated", "cpuallocatedvalue", "cpuallocatedpercentage", "memorytotal",
+    "memoryallocated", "hosttags", "islocalstorageactive", "lastpinged", "disconnected", "created",
 )
 
 
@@ -58,6 +58,8 @@ def render_host(call: Call, host: Host) -> dict[str, Any]:
         "type": "Routing",
         "hypervisor": "Simulator" if host.is_simulator else host.cluster.hypervisor_type,
         "hypervisorversion": host.hypervisor_version or None,
+        "capabilities": host.capabilities or None,
+        "cpumodel": host.cpu_model or None,
         "zoneid": str(host.zone.uuid),
         "zonename": host.zone.name,
         "podid": str(host.pod.uuid),

@@ -1,7 +1,8 @@
 """CloudStack API declarations of the topology: listRegions, createZone, updateZone, deleteZone,
 listPods, createPod, updatePod, deletePod, listClusters, addCluster, updateCluster, deleteCluster,
 listPhysicalNetworks, createPhysicalNetwork, updatePhysicalNetwork, deletePhysicalNetwork, addTrafficType,
-listTrafficTypes, deleteTrafficType. Imported at the end of infrastructure.cloudstack (listZones is there).
+listTrafficTypes, updateTrafficType, deleteTrafficType. Imported at the end of infrastructure.cloudstack
+(listZones is there).
 
 Parameter and response names are CloudStack's (4.19). Deviation: CloudStack runs the physical network and
 traffic type writes as async jobs; here they are quick database writes and answer synchronously (listApis
@@ -277,8 +278,8 @@ def add_cluster(call: Call) -> dict[str, Any]:
         caller=call.caller, pod=pod_get(caller=call.caller, pod_id=call.get("podid")),
         zone=zone_get(caller=call.caller, zone_id=call.get("zoneid")), name=call.get("clustername"),
         hypervisor_type=call.get("hypervisor"), allocation_state=_state(call) or "Enabled",
-        cpu_overprovisioning=call.get("cpuovercommitratio") or 1.0,
-        memory_overprovisioning=call.get("memoryovercommitratio") or 1.0)
+        cpu_overprovisioning=call.get("cpuovercommitratio") or None,
+        memory_overprovisioning=call.get("memoryovercommitratio") or None)
     # addCluster answers a list, as CloudStack's AddClusterCmd does.
     return {"count": 1, "cluster": [render_cluster(call, cluster)]}
 
@@ -467,6 +468,24 @@ register(Command(
         Param("physicalnetworkid", T.UUID, required=True, description=_("The physical network.")),
         Param("traffictype", required=True, choices=("guest", "public", "management", "storage"),
               description=_("Guest, Public, Management or Storage.")),
+        Param("kvmnetworklabel", description=_("The bridge on KVM hosts that carries this traffic.")),
+    ),
+))
+
+
+def update_traffic_type(call: Call) -> dict[str, Any]:
+    traffic = traffic_type_get(caller=call.caller, traffic_type_id=call.get("id"))
+    if call.get("kvmnetworklabel") is not None:
+        traffic = services.traffic_type_update(caller=call.caller, traffic_type=traffic,
+                                               kvm_network_label=call.get("kvmnetworklabel"))
+    return {"traffictype": render_traffic_type(call, traffic)}
+
+
+register(Command(
+    name="updateTrafficType", description=_("Changes the host bridge that carries a traffic type."),
+    action="traffictype.update", handler=update_traffic_type, response_object="traffictype",
+    params=(
+        Param("id", T.UUID, required=True, description=_("The ID of the traffic type.")),
         Param("kvmnetworklabel", description=_("The bridge on KVM hosts that carries this traffic.")),
     ),
 ))

@@ -181,6 +181,10 @@ class Host(models.Model):
     cpu_allocated = models.BigIntegerField(default=0)
     memory_allocated = models.BigIntegerField(default=0)
     hypervisor_version = models.CharField(max_length=64, blank=True)
+    # Discovered from the host's libvirt capabilities: the CPU model, and what it can run as CloudStack's
+    # `capabilities` list (the guest domain types, e.g. "hvm,kvm,qemu").
+    cpu_model = models.CharField(_("CPU model"), max_length=255, blank=True)
+    capabilities = models.CharField(_("capabilities"), max_length=255, blank=True)
     storage_path = models.CharField(_("local storage path"), max_length=1024, blank=True)
     last_seen = models.DateTimeField(null=True, blank=True)
     disconnected = models.DateTimeField(null=True, blank=True)

@@ -21,7 +21,9 @@ from portal.events import event_emit
 from portal.jobs import job_submit
 from portal.models import AsyncJob
 
-ALLOWED_URI_SCHEMES = ("qemu", "qemu+tcp", "qemu+ssh", "qemu+tls", "qemu+unix", "test")
+# qemu+ssh runs the OpenSSH client (key login; Host.username goes into the URI); qemu+libssh can also log in
+# with Host.password; qemu+tcp/qemu+tls use SASL when the daemon asks (infrastructure.hypervisor.connection).
+ALLOWED_URI_SCHEMES = ("qemu", "qemu+tcp", "qemu+ssh", "qemu+libssh", "qemu+tls", "qemu+unix", "test")
 CREDENTIAL_PURPOSE = "host-credential"
 # States in which a VM occupies its host: it cannot simply disappear with the host.
 ACTIVE_VM_STATES = ("Starting", "Running", "Stopping", "Migrating")
@@ -205,10 +207,12 @@ def host_leave_maintenance(*, host: Host) -> None:
 
 
 def host_record_connected(*, host: Host, cpu_sockets: int, cpu_cores: int, cpu_speed: int,
-                          memory_total: int, hypervisor_version: str) -> None:
+                          memory_total: int, hypervisor_version: str, cpu_model: str = "",
+                          capabilities: str = "") -> None:
     """Called by the host's agent after it reached libvirt: capacity is what the host reports."""
     facts = {"cpu_sockets": cpu_sockets, "cpu_cores": cpu_cores, "cpu_speed": cpu_speed,
-             "memory_total": memory_total, "hypervisor_version": hypervisor_version, "last_seen": timezone.now()}
+             "memory_total": memory_total, "hypervisor_version": hypervisor_version, "cpu_model": cpu_model,
+             "capabilities": capabilities, "last_seen": timezone.now()}
     if HOST_STATE_MACHINE.allows(host.status, HostEvent.AGENT_CONNECTED):
         HOST_STATE_MACHINE.transit(host, HostEvent.AGENT_CONNECTED, disconnected=None, **facts)
         host_event(host, "HOST.UP", _("Host %(name)s is Up") % {"name": host.name})
@@ -253,11 +257,9 @@ def host_record_missed_ping(*, host: Host, reason: str) -> None:
 def host_event(host: Host, type: str, description: str, level: str = "INFO", user: User | None = None,
                resource: bool = True) -> None:
     """Host events belong to the root admin account: hosts are no tenant's."""
-    from accounts.models import Account
+    from accounts.services_accounts import operator_account
 
-    account = user.account if user is not None and user.account_id else None
-    if account is None:
-        account = Account.objects.filter(account_type=Account.Type.ROOT_ADMIN).order_by("id").first()
+    account = operator_account(user)
     if account is not None:
         event_emit(type=type, description=description, account=account, level=level, user=user,
                    resource=host if resource else None)

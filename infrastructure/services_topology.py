@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from infrastructure.models import AllocationState, Cluster, PhysicalNetwork, Pod, TrafficType, Zone
 from portal.authz import authorize
+from portal.configuration import config_value
 from portal.errors import InvalidParameter, ResourceInUse
 from portal.events import event_emit
 
@@ -110,8 +111,11 @@ def _require_empty(obj: models.Model, label: str) -> None:
 
 
 def _event(caller: User, type: str, description: str, resource: models.Model | None) -> None:
-    if caller.account is not None:
-        event_emit(type=type, description=description, account=caller.account, user=caller, resource=resource)
+    from accounts.services_accounts import operator_account
+
+    account = operator_account(caller)
+    if account is not None:
+        event_emit(type=type, description=description, account=account, user=caller, resource=resource)
 
 
 # --- zones ----------------------------------------------------------------------------------------------
@@ -297,9 +301,15 @@ def _cluster_name_free(pod: Pod, name: str, exclude: Cluster | None = None) -> N
 
 @transaction.atomic
 def cluster_add(*, caller: User, pod: Pod, name: str, hypervisor_type: str = "KVM", zone: Zone | None = None,
-                allocation_state: str = AllocationState.ENABLED, cpu_overprovisioning: float | str = 1.0,
-                memory_overprovisioning: float | str = 1.0) -> Cluster:
+                allocation_state: str = AllocationState.ENABLED, cpu_overprovisioning: float | str | None = None,
+                memory_overprovisioning: float | str | None = None) -> Cluster:
+    """Factors not given start from the global settings, so a cloud tuned for overprovisioning keeps it for
+    clusters added later; once stored they are the cluster's own (its cluster-scoped value)."""
     authorize(caller, "cluster.add")
+    if cpu_overprovisioning is None:
+        cpu_overprovisioning = config_value("cpu.overprovisioning.factor")
+    if memory_overprovisioning is None:
+        memory_overprovisioning = config_value("mem.overprovisioning.factor")
     if zone is not None and zone.pk != pod.zone_id:
         raise InvalidParameter(_("Pod %(pod)s is not in zone %(zone)s.") % {"pod": pod, "zone": zone})
     name = _name(name, _("cluster"))
@@ -463,6 +473,13 @@ def physical_network_delete(*, caller: User, physical_network: PhysicalNetwork) 
     _event(caller, "PHYSICAL.NETWORK.DELETE", _("Deleted physical network %(name)s") % {"name": name}, None)
 
 
+def _kvm_network_label(value: str | None) -> str:
+    label = (value or "").strip()
+    if len(label) > 255 or any(char.isspace() for char in label):
+        raise InvalidParameter(_("The KVM network label must be a bridge name without spaces."))
+    return label
+
+
 @transaction.atomic
 def traffic_type_add(*, caller: User, physical_network: PhysicalNetwork, traffic_type: str,
                      kvm_network_label: str = "") -> TrafficType:
@@ -484,12 +501,23 @@ def traffic_type_add(*, caller: User, physical_network: PhysicalNetwork, traffic
             physical_network__zone_id=network.zone_id, traffic_type=kind).exists():
         raise InvalidParameter(_("Another physical network of zone %(zone)s already carries %(kind)s traffic.")
                                % {"zone": network.zone, "kind": kind})
-    label = (kvm_network_label or "").strip()
-    if len(label) > 255 or any(char.isspace() for char in label):
-        raise InvalidParameter(_("The KVM network label must be a bridge name without spaces."))
-    traffic = TrafficType.objects.create(physical_network=network, traffic_type=kind, kvm_network_label=label)
+    traffic = TrafficType.objects.create(physical_network=network, traffic_type=kind,
+                                         kvm_network_label=_kvm_network_label(kvm_network_label))
     _event(caller, "TRAFFIC.TYPE.CREATE", _("Added %(kind)s traffic to physical network %(name)s")
            % {"kind": kind, "name": network.name}, traffic)
+    return traffic
+
+
+@transaction.atomic
+def traffic_type_update(*, caller: User, traffic_type: TrafficType, kvm_network_label: str) -> TrafficType:
+    """Only the label changes (CloudStack's updateTrafficType): the kind of traffic is what the row is."""
+    authorize(caller, "traffictype.update")
+    traffic = TrafficType.objects.select_for_update(of=("self",)).select_related("physical_network").get(
+        pk=traffic_type.pk)
+    traffic.kvm_network_label = _kvm_network_label(kvm_network_label)
+    traffic.save(update_fields=["kvm_network_label"])
+    _event(caller, "TRAFFIC.TYPE.UPDATE", _("Updated %(kind)s traffic of physical network %(name)s")
+           % {"kind": traffic.traffic_type, "name": traffic.physical_network.name}, traffic)
     return traffic
 
 

@@ -19,7 +19,13 @@ logger = logging.getLogger(__name__)
 
 
 def connect_host(host: Host) -> bool:
-    """Reach the host, record its facts and make sure its local storage pool exists."""
+    """Reach the host, record its facts and make sure its local storage pool and every primary storage pool
+    of its scope exist there (a pool that fails is reported, and does not keep the host from coming Up)."""
+    from storage.tasks_pools import define_pools_on_host
+
+    # Every later connection of this agent to the host (jobs, heartbeats, reconnects) authenticates with
+    # the credentials stored on the host row; registering them before the first call covers them all.
+    hv.set_credentials(host.url, host.username, services.host_password(host))
     try:
         facts = hv.host_facts(host.url)
         hv.ensure_dir_pool(host.url, host.local_pool_name, host.storage_path)
@@ -30,7 +36,9 @@ def connect_host(host: Host) -> bool:
     services.host_record_connected(
         host=host, cpu_sockets=facts.cpu_sockets, cpu_cores=facts.cpu_cores, cpu_speed=facts.cpu_mhz,
         memory_total=facts.memory_bytes, hypervisor_version=f"{facts.hypervisor_type} {facts.hypervisor_version}",
+        cpu_model=facts.cpu_model, capabilities=",".join(("hvm", *facts.domain_types)),
     )
+    define_pools_on_host(host)
     return True
 
 

@@ -246,6 +246,22 @@ def config_value(name: str, *, zone: Model | None = None, cluster: Model | None 
     return _resolve(setting, {key: value for (_name, key), value in rows.items()}, target)[0]
 
 
+def config_values(name: str, objects: list[Model]) -> dict[int, Any]:
+    """`config_value` for many objects of the setting's own scope in one query (by primary key): what a
+    planner needs to weigh every cluster of a zone without a query per cluster."""
+    setting = setting_get(name)
+    if setting.cluster_field and setting.scope is Scope.CLUSTER:
+        return {obj.pk: float(getattr(obj, setting.cluster_field)) for obj in objects}
+    rows = ConfigurationValue.objects.filter(
+        Q(scope=Scope.GLOBAL, scope_id=0) | Q(scope=setting.scope, scope_id__in=[obj.pk for obj in objects]),
+        name=name,
+    ).values_list("scope", "scope_id", "value")
+    stored = {(scope, scope_id): value for scope, scope_id, value in rows}
+    fallback = setting.parse(stored.get((Scope.GLOBAL, 0), setting.default))
+    return {obj.pk: setting.parse(stored[setting.scope, obj.pk]) if (setting.scope, obj.pk) in stored else fallback
+            for obj in objects}
+
+
 @dataclass(frozen=True)
 class ConfigEntry:
     """One setting as listed: its value at the listed target, and whether it is overridden exactly there."""

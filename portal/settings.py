@@ -257,6 +257,7 @@ SPECTACULAR_SETTINGS = {
         "VmStateEnum": "compute.states.VmState",
         "JobStatusEnum": "portal.api.JOB_STATUS_CHOICES",
         "RulePermissionEnum": "accounts.roles.RolePermission.Permission",
+        "AllocationStateEnum": "infrastructure.models.AllocationState",
     },
 }
 

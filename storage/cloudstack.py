@@ -97,3 +97,5 @@ register(Command(
     listing=Listing(object_name="template", render=render_template, keyword_fields=("name", "display_text"),
                     expand=one_entry_per_zone),
 ))
+
+from storage import cloudstack_pools  # noqa: E402, F401  (primary storage and image stores)

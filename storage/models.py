@@ -69,6 +69,9 @@ class Volume(TenantOwned):
     # Set once the agent has created the volume: the host-local pool and the path on that host.
     host = models.ForeignKey("infrastructure.Host", null=True, blank=True, on_delete=models.PROTECT,
                              related_name="volumes")
+    # The primary storage chosen at placement (empty: the host's local pool, as before storage pools existed).
+    storage_pool = models.ForeignKey("storage.StoragePool", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="volumes")
     pool_name = models.CharField(max_length=255, blank=True)
     path = models.CharField(max_length=2048, blank=True)
     device_id = models.PositiveSmallIntegerField(default=0)
@@ -84,3 +87,109 @@ class Volume(TenantOwned):
     @property
     def file_name(self) -> str:
         return f"{self.uuid}.qcow2"
+
+
+class StoragePool(models.Model):
+    """Primary storage: a libvirt storage pool that holds volumes, defined on every host in its scope.
+
+    CloudStack's scopes: CLUSTER (every host of one cluster), ZONE (every host of the zone) and HOST (one
+    host's local disk). `capacity_bytes`/`used_bytes` are what libvirt reports for the pool; `allocated_bytes`
+    is the sum of the sizes reserved for volumes placed here, changed only by atomic UPDATEs
+    (storage.placement), and compared against capacity x storage.overprovisioning.factor.
+    """
+
+    class Scope(models.TextChoices):
+        CLUSTER = "CLUSTER", _("Cluster")
+        ZONE = "ZONE", _("Zone")
+        HOST = "HOST", _("Host")
+
+    class PoolType(models.TextChoices):
+        # CloudStack's StoragePoolType names, as listStoragePools reports them.
+        FILESYSTEM = "Filesystem", _("Local directory")
+        NETWORK_FILESYSTEM = "NetworkFilesystem", _("NFS")
+        RBD = "RBD", _("Ceph RBD")
+
+    class Status(models.TextChoices):
+        UP = "Up", _("Up")
+        DISABLED = "Disabled", _("Disabled")
+        PREPARE_FOR_MAINTENANCE = "PrepareForMaintenance", _("Prepare for maintenance")
+        ERROR_IN_MAINTENANCE = "ErrorInMaintenance", _("Error in maintenance")
+        MAINTENANCE = "Maintenance", _("Maintenance")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=255)
+    zone = models.ForeignKey("infrastructure.Zone", on_delete=models.PROTECT, related_name="storage_pools")
+    pod = models.ForeignKey("infrastructure.Pod", null=True, blank=True, on_delete=models.PROTECT,
+                            related_name="storage_pools")
+    cluster = models.ForeignKey("infrastructure.Cluster", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="storage_pools")
+    host = models.ForeignKey("infrastructure.Host", null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="local_storage_pools", help_text=_("Only for host-scoped pools."))
+    scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.CLUSTER)
+    pool_type = models.CharField(max_length=32, choices=PoolType.choices, default=PoolType.FILESYSTEM)
+    # As given to createStoragePool: filesystem:///path, nfs://server/export, rbd://[user@]monitor/pool.
+    url = models.CharField(_("URL"), max_length=2048)
+    # Parsed from the URL: the NFS server or Ceph monitor, and the directory / export / RBD pool name.
+    server = models.CharField(max_length=255, blank=True)
+    path = models.CharField(max_length=1024)
+    # RBD: the cephx user; its key only encrypted (accounts.crypto), never shown.
+    rbd_user = models.CharField(max_length=255, blank=True)
+    rbd_secret_encrypted = models.TextField(blank=True)
+    # CloudStack's storage `tags`: a comma list, kept normalised like host tags.
+    tags = models.CharField(_("storage tags"), max_length=1024, blank=True)
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.UP)
+    capacity_bytes = models.BigIntegerField(_("capacity (bytes)"), default=0)
+    used_bytes = models.BigIntegerField(_("used (bytes)"), default=0)
+    allocated_bytes = models.BigIntegerField(_("allocated (bytes)"), default=0)
+    # CloudStack's `capacitybytes`: what the administrator lets the cloud provision from the pool. When set it
+    # is the capacity; when empty the capacity is what libvirt reports once a host has defined the pool.
+    capacity_limit_bytes = models.BigIntegerField(_("capacity limit (bytes)"), null=True, blank=True)
+    # createStoragePool's `details` map, kept as given (key → value strings).
+    details = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    removed = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["zone__name", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def libvirt_name(self) -> str:
+        """The pool's name on every host: stable for the row, the same on all hosts that share it."""
+        return f"cirrostack-{self.uuid}"
+
+    @property
+    def tag_list(self) -> list[str]:
+        return [tag for tag in self.tags.split(",") if tag]
+
+
+class ImageStore(models.Model):
+    """Secondary storage of a zone: where templates, ISOs and snapshot backups are kept."""
+
+    class Provider(models.TextChoices):
+        NFS = "NFS", "NFS"
+        LOCAL = "Local", _("Local directory")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=255)
+    # Empty means a region-wide store (CloudStack allows it for object stores); NFS/local stores have a zone.
+    zone = models.ForeignKey("infrastructure.Zone", null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="image_stores")
+    provider = models.CharField(max_length=16, choices=Provider.choices, default=Provider.NFS)
+    # nfs://server/export or file:///path; `protocol` is the scheme listImageStores reports ("nfs", "file").
+    url = models.CharField(_("URL"), max_length=2048)
+    protocol = models.CharField(max_length=16, blank=True)
+    server = models.CharField(max_length=255, blank=True)
+    path = models.CharField(max_length=1024, blank=True)
+    read_only = models.BooleanField(default=False)
+    capacity_bytes = models.BigIntegerField(_("capacity (bytes)"), default=0)
+    used_bytes = models.BigIntegerField(_("used (bytes)"), default=0)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

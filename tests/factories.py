@@ -127,3 +127,33 @@ class TemplateFactory(factory.django.DjangoModelFactory):
     is_public = True
     account = factory.SubFactory(AccountFactory, account_type=Account.Type.ROOT_ADMIN)
     domain = factory.SelfAttribute("account.domain")
+
+
+class StoragePoolFactory(factory.django.DjangoModelFactory):
+    """An Up, cluster-scoped directory pool (100 GiB as libvirt's test driver reports) in a new cluster."""
+
+    class Meta:
+        model = "storage.StoragePool"
+
+    name = factory.Sequence(lambda n: f"pool{n}")
+    cluster = factory.SubFactory(ClusterFactory)
+    pod = factory.SelfAttribute("cluster.pod")
+    zone = factory.SelfAttribute("cluster.zone")
+    scope = "CLUSTER"
+    pool_type = "Filesystem"
+    path = factory.Sequence(lambda n: f"/cirrostack/test/pool{n}")
+    url = factory.LazyAttribute(lambda pool: f"filesystem://{pool.path}")
+    capacity_bytes = 100 * 2**30
+
+
+class ImageStoreFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "storage.ImageStore"
+
+    name = factory.Sequence(lambda n: f"store{n}")
+    zone = factory.SubFactory(ZoneFactory)
+    provider = "NFS"
+    protocol = "nfs"
+    server = "nfs.example.test"
+    path = factory.Sequence(lambda n: f"/export/secondary{n}")
+    url = factory.LazyAttribute(lambda store: f"nfs://{store.server}{store.path}")

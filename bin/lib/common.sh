@@ -8,8 +8,9 @@ CS_RUN_PACKAGES=(python3-venv gcc python3-dev pkg-config libvirt-dev libldap2-de
                  ca-certificates)   # HTTPS to PyPI; minimal Debian images come without it
 # shellcheck disable=SC2034
 CS_SERVICE_PACKAGES=(postgresql redis-server slapd ldap-utils chromium chromium-driver)
+# sasl2-bin: saslpasswd2, for the tests of hosts behind a SASL login (tests/support/sasl_libvirtd.py)
 # shellcheck disable=SC2034
-CS_LIBVIRT_PACKAGES=(libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils)
+CS_LIBVIRT_PACKAGES=(libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils sasl2-bin)
 # What bin/lib/tiny-image.sh builds the guest image with (no loop devices: mtools + syslinux on files).
 # shellcheck disable=SC2034
 CS_IMAGE_PACKAGES=(busybox-static syslinux syslinux-common isolinux xorriso mtools dosfstools fdisk kmod

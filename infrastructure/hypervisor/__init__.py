@@ -18,7 +18,14 @@ Every function takes a libvirt URI first; every libvirt failure surfaces as a su
 :class:`HypervisorError` carrying libvirt's code and message.
 """
 
-from .connection import allow_connections, close_all, connections_allowed, get_connection
+from .connection import (
+    allow_connections,
+    close_all,
+    connections_allowed,
+    get_connection,
+    registered_credentials,
+    set_credentials,
+)
 from .errors import (
     ConnectionFailed,
     ConnectionsNotAllowed,
@@ -48,7 +55,8 @@ from .operations import (
     undefine_domain,
     vnc_port,
 )
-from .xml import DiskSpec, DomainSpec, build_dir_pool_xml, build_domain_xml, build_volume_xml
+from .pools import PoolInfo, ensure_pool, pool_info, remove_pool
+from .xml import DiskSpec, DomainSpec, PoolSpec, build_dir_pool_xml, build_domain_xml, build_pool_xml, build_volume_xml
 
 __all__ = [
     "ConnectionFailed",
@@ -59,11 +67,14 @@ __all__ = [
     "DomainState",
     "HostFacts",
     "HypervisorError",
+    "PoolInfo",
     "PoolNotFound",
+    "PoolSpec",
     "VolumeNotFound",
     "allow_connections",
     "build_dir_pool_xml",
     "build_domain_xml",
+    "build_pool_xml",
     "build_volume_xml",
     "close_all",
     "connections_allowed",
@@ -75,12 +86,17 @@ __all__ = [
     "domain_stats",
     "domain_xml",
     "ensure_dir_pool",
+    "ensure_pool",
     "get_connection",
     "host_facts",
     "list_domains",
     "ping",
+    "pool_info",
     "pool_refresh",
     "reboot_domain",
+    "registered_credentials",
+    "remove_pool",
+    "set_credentials",
     "shutdown_domain",
     "start_domain",
     "undefine_domain",

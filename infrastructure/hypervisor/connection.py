@@ -16,6 +16,13 @@ Two mechanisms do that:
 The event loop and the pool are per process. A process forked after opening connections (Celery
 prefork) forgets the parent's connections, so workers should open connections after the fork
 (``worker_process_init``), which is what lazily calling ``get_connection`` does anyway.
+
+Credentials: the public API identifies a host by its URI alone, so the password a remote host
+needs (SASL over ``qemu+tcp``/``qemu+tls``, password login over ``qemu+libssh``) is kept in a
+per-process registry keyed by that URI. The agent registers a host's stored username and password
+(``set_credentials``) before it first talks to the host; every later (re)connection to the URI
+authenticates with them through ``libvirt.openAuth``. URIs without registered credentials open as
+before, with ``libvirt.open`` (local sockets, ``auth_tcp = "none"``, SSH keys).
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ import logging
 import os
 import threading
 import time
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import libvirt
 
@@ -40,6 +49,19 @@ KEEPALIVE_COUNT = 3
 
 _allowed = False
 
+# Transports that run an SSH client: the login name goes into the URI (user@host), not through the
+# auth callback.
+SSH_SCHEME_SUFFIXES = ("+ssh", "+libssh", "+libssh2")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a remote libvirtd may ask for while a connection opens."""
+
+    username: str
+    password: str = field(repr=False)  # never in logs or tracebacks
+
+
 # _state_lock guards the dictionaries below and is never held across a libvirt call, so the
 # close callback (which runs on the event-loop thread) can always take it without deadlocking.
 _state_lock = threading.Lock()
@@ -51,6 +73,8 @@ _dead: list[libvirt.virConnect] = []
 # Connections inherited through fork(): never used or closed in the child (closing would talk
 # over the parent's socket), only kept referenced so their __del__ never runs.
 _inherited: list[libvirt.virConnect] = []
+
+_credentials: dict[str, Credentials] = {}
 
 _loop_lock = threading.Lock()
 _event_impl_registered = False
@@ -66,6 +90,25 @@ def allow_connections(allowed: bool = True) -> None:
 def connections_allowed() -> bool:
     """Whether get_connection may open connections in this process."""
     return _allowed or os.environ.get(ENV_VAR) == "1"
+
+
+def set_credentials(uri: str, username: str, password: str) -> None:
+    """Authenticate future connections to ``uri`` as ``username``/``password`` (both empty: forget).
+
+    An already pooled connection is kept: it is authenticated, and cutting it would fail the calls
+    other threads have in flight. New credentials apply from the next (re)connection on.
+    """
+    with _state_lock:
+        if username or password:
+            _credentials[uri] = Credentials(username, password)
+        else:
+            _credentials.pop(uri, None)
+
+
+def registered_credentials(uri: str) -> Credentials | None:
+    """The credentials the next connection to ``uri`` will log in with, if any."""
+    with _state_lock:
+        return _credentials.get(uri)
 
 
 def get_connection(uri: str) -> libvirt.virConnect:
@@ -143,8 +186,13 @@ def _is_alive(conn: libvirt.virConnect) -> bool:
 
 
 def _open(uri: str) -> libvirt.virConnect:
+    credentials = registered_credentials(uri)
     try:
-        conn = libvirt.open(uri)
+        if credentials is None:
+            conn = libvirt.open(uri)
+        else:
+            conn = libvirt.openAuth(uri_with_login(uri, credentials.username),
+                                    [list(AUTH_CREDENTIAL_TYPES), answer_auth, credentials], 0)
     except libvirt.libvirtError as exc:
         raise ConnectionFailed(f"cannot connect to {uri}: {libvirt_message(exc)}", exc.get_error_code()) from exc
     try:
@@ -157,6 +205,51 @@ def _open(uri: str) -> libvirt.virConnect:
         ) from exc
     logger.info("opened libvirt connection to %s", uri)
     return conn
+
+
+# What answer_auth can answer. Prompts it cannot (an SSH host key to accept, a certificate
+# question) fail the connection instead of being answered blindly.
+AUTH_CREDENTIAL_TYPES = (
+    libvirt.VIR_CRED_AUTHNAME,
+    libvirt.VIR_CRED_USERNAME,
+    libvirt.VIR_CRED_PASSPHRASE,
+    libvirt.VIR_CRED_NOECHOPROMPT,
+)
+
+
+def answer_auth(requested: list[list], credentials: Credentials) -> int:
+    """libvirt's auth callback: fill in each requested credential, or refuse (-1) the whole lot.
+
+    Each request is ``[type, prompt, challenge, default, result]``; libvirt reads ``result``. SASL
+    asks for AUTHNAME and PASSPHRASE, libssh for USERNAME and PASSPHRASE (or a NOECHOPROMPT
+    "Password:" for keyboard-interactive logins).
+    """
+    for request in requested:
+        kind = request[0]
+        if kind in (libvirt.VIR_CRED_AUTHNAME, libvirt.VIR_CRED_USERNAME):
+            value = credentials.username or request[3]
+        elif kind in (libvirt.VIR_CRED_PASSPHRASE, libvirt.VIR_CRED_NOECHOPROMPT):
+            value = credentials.password
+        else:
+            logger.warning("libvirt asked for credential type %s (%r), which Cirrostack does not answer",
+                           kind, request[1])
+            return -1
+        if not value:
+            logger.warning("libvirt asked for credential type %s but none is stored for the host", kind)
+            return -1
+        request[4] = value
+    return 0
+
+
+def uri_with_login(uri: str, username: str) -> str:
+    """For SSH transports, put the stored login name into a URI that names none (user@host).
+
+    Other transports are returned unchanged: SASL asks for the name through the callback.
+    """
+    parts = urlsplit(uri)
+    if not username or not parts.scheme.endswith(SSH_SCHEME_SUFFIXES) or not parts.hostname or "@" in parts.netloc:
+        return uri
+    return urlunsplit(parts._replace(netloc=f"{quote(username, safe='')}@{parts.netloc}"))
 
 
 def _enable_keepalive(uri: str, conn: libvirt.virConnect) -> bool:

@@ -259,3 +259,80 @@ def build_volume_xml(
         _sub(backing, "path", backing_path)
         _sub(backing, "format", type=backing_format)
     return _serialize(root)
+
+
+POOL_TYPES = frozenset({"dir", "netfs", "rbd"})
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """A shared or local storage pool as the portal decides it; the hosts in its scope all define it alike.
+
+    ``dir``: ``target_path`` is the directory. ``netfs``: libvirt mounts ``source_host:source_path`` (NFS) on
+    ``target_path``. ``rbd``: ``source_name`` is the Ceph pool on monitor ``source_host``; with ``auth_user``
+    the cephx key is read from the libvirt secret whose usage name is ``secret_usage``.
+    """
+
+    name: str
+    pool_type: str
+    target_path: str = ""
+    source_host: str = ""
+    source_path: str = ""
+    source_name: str = ""
+    source_port: int | None = None
+    auth_user: str = ""
+    secret_usage: str = ""
+
+    def __post_init__(self) -> None:
+        _check_nonempty(self.name, "pool name")
+        if self.pool_type not in POOL_TYPES:
+            raise ValueError(f"pool type must be one of {sorted(POOL_TYPES)}, got {self.pool_type!r}")
+        if self.pool_type in ("dir", "netfs"):
+            _check_nonempty(self.target_path, "pool target path")
+        if self.pool_type == "netfs":
+            _check_nonempty(self.source_host, "NFS server")
+            _check_nonempty(self.source_path, "NFS export")
+        if self.pool_type == "rbd":
+            _check_nonempty(self.source_host, "Ceph monitor")
+            _check_nonempty(self.source_name, "RBD pool name")
+            if self.auth_user:
+                _check_nonempty(self.secret_usage, "secret usage")
+        if self.source_port is not None:
+            _check_positive_int(self.source_port, "source port")
+        for value, what in ((self.source_path, "source path"), (self.auth_user, "auth user"),
+                            (self.secret_usage, "secret usage")):
+            _check_text(value, what)
+
+
+def build_pool_xml(spec: PoolSpec) -> str:
+    """Persistent pool definition for ``virConnect.storagePoolDefineXML`` (dir, netfs or rbd)."""
+    if spec.pool_type == "dir":
+        return build_dir_pool_xml(spec.name, spec.target_path)
+    root = ET.Element("pool", type=spec.pool_type)
+    _sub(root, "name", spec.name)
+    source = _sub(root, "source")
+    host_attrib = {"name": spec.source_host}
+    if spec.source_port is not None:
+        host_attrib["port"] = str(spec.source_port)
+    if spec.pool_type == "netfs":
+        _sub(source, "host", **host_attrib)
+        _sub(source, "dir", path=spec.source_path)
+        _sub(source, "format", type="nfs")
+        target = _sub(root, "target")
+        _sub(target, "path", spec.target_path)
+    else:
+        _sub(source, "name", spec.source_name)
+        _sub(source, "host", **host_attrib)
+        if spec.auth_user:
+            auth = _sub(source, "auth", type="ceph", username=spec.auth_user)
+            _sub(auth, "secret", usage=spec.secret_usage)
+    return _serialize(root)
+
+
+def build_ceph_secret_xml(usage: str) -> str:
+    """A persistent, private libvirt secret holding a cephx key, found by its usage name."""
+    _check_nonempty(usage, "secret usage")
+    root = ET.Element("secret", ephemeral="no", private="yes")
+    usage_element = _sub(root, "usage", type="ceph")
+    _sub(usage_element, "name", usage)
+    return _serialize(root)

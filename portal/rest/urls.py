@@ -15,12 +15,15 @@ from accounts.api_tenancy import AccountViewSet, DomainViewSet, UserViewSet
 from compute.api import ServiceOfferingViewSet, VirtualMachineViewSet
 from compute.api_grants import urlpatterns as vm_grant_urls
 from infrastructure.api import ZoneViewSet
+from infrastructure.api_capacity import CapacityViewSet
 from infrastructure.api_hosts import HostViewSet
+from infrastructure.api_topology import ClusterViewSet, PhysicalNetworkViewSet, PodViewSet, TrafficTypeViewSet
 from portal.api import JobViewSet
 from portal.api_configuration import ConfigurationViewSet
 from portal.rest.docs import OfflineRedocView, SchemaView, SwaggerView
 from portal.rest.errors import not_found_view
 from storage.api import TemplateViewSet
+from storage.api_pools import ImageStoreViewSet, StoragePoolViewSet
 
 app_name = "rest"
 
@@ -40,7 +43,14 @@ router = Router()
 router.register("virtual-machines", VirtualMachineViewSet, basename="virtual-machine")
 router.register("jobs", JobViewSet, basename="job")
 router.register("zones", ZoneViewSet, basename="zone")
+router.register("pods", PodViewSet, basename="pod")
+router.register("clusters", ClusterViewSet, basename="cluster")
+router.register("physical-networks", PhysicalNetworkViewSet, basename="physical-network")
+router.register("traffic-types", TrafficTypeViewSet, basename="traffic-type")
 router.register("hosts", HostViewSet, basename="host")
+router.register("storage-pools", StoragePoolViewSet, basename="storage-pool")
+router.register("image-stores", ImageStoreViewSet, basename="image-store")
+router.register("capacity", CapacityViewSet, basename="capacity")
 router.register("service-offerings", ServiceOfferingViewSet, basename="service-offering")
 router.register("templates", TemplateViewSet, basename="template")
 router.register("ldap-configurations", LdapConfigurationViewSet, basename="ldap-configuration")

@@ -9,24 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.models import User
 from infrastructure import services_hosts
 from infrastructure.models import Host
 from infrastructure.selectors import host_list, zone_list
 from infrastructure.selectors_hosts import host_get
+from infrastructure.selectors_topology import cluster_list
 from infrastructure.states import HOST_RESOURCE_STATE_MACHINE, HOST_STATE_MACHINE, HostEvent, ResourceEvent
 from portal.authz import can
 from portal.errors import ServiceError
 from portal.models import AsyncJob
 from portal.ui.access import requires
+from portal.ui.forms import form_page, form_submit
 from portal.ui.shortcuts import http_errors
 from portal.ui.tables import Column, TableSpec, build_table, parse_query, render_table
 
@@ -68,7 +72,46 @@ HOST_TABLE = TableSpec(
 @http_errors
 def zones(request: HttpRequest) -> HttpResponse:
     table = build_table(ZONE_TABLE, parse_query(request, ZONE_TABLE), zone_list(caller=request.user))
-    return render_table(request, table, "ui/zone_list.html", "ui/_zone_table.html")
+    # Zone pages (portal.ui.topology) show the zone's pods and clusters: root admins' only.
+    return render_table(request, table, "ui/zone_list.html", "ui/_zone_table.html", {
+        "can_open": can(request.user, "pod.list"), "can_create": can(request.user, "zone.create")})
+
+
+class HostForm(forms.Form):
+    """Adding a host: where its libvirt answers and how to log in; the agent discovers the rest."""
+
+    cluster = forms.ModelChoiceField(label=_("Cluster"), queryset=None, to_field_name="uuid", empty_label=None)
+    name = forms.CharField(label=_("Name"), max_length=255)
+    url = forms.CharField(label=_("libvirt URI"), max_length=2048, help_text=_(
+        "How the management server reaches the host's libvirt, e.g. qemu+ssh://root@kvm1/system or "
+        "qemu+tcp://kvm1/system."))
+    username = forms.CharField(label=_("User name"), max_length=255, required=False)
+    password = forms.CharField(label=_("Password"), max_length=255, required=False,
+                               widget=forms.PasswordInput(render_value=False))
+    host_tags = forms.CharField(label=_("Host tags"), max_length=1024, required=False,
+                                help_text=_("Comma-separated; service offerings can require them."))
+
+    def __init__(self, *args: Any, caller: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["cluster"].queryset = cluster_list(caller=caller).select_related("zone", "pod")
+        self.fields["cluster"].label_from_instance = (
+            lambda cluster: f"{cluster.zone.name} / {cluster.pod.name} / {cluster.name}")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@requires("host.add")
+@http_errors
+def host_add_view(request: HttpRequest) -> HttpResponse:
+    """The host is stored Connecting and its agent connects in a job: the answer is that job's page."""
+    form = HostForm(request.POST if request.method == "POST" else None, caller=request.user)
+    done = form_submit(request, form, lambda data: services_hosts.host_add(
+        caller=request.user, cluster=data["cluster"], name=data["name"], url=data["url"],
+        username=data["username"], password=data["password"], host_tags=data["host_tags"]))
+    if done:
+        host, job = done.value
+        messages.success(request, _("Adding host %(name)s: its agent is connecting.") % {"name": host.name})
+        return redirect("ui:job_detail", job_id=job.uuid)
+    return form_page(request, "ui/host_form.html", form)
 
 
 @require_safe
@@ -76,7 +119,8 @@ def zones(request: HttpRequest) -> HttpResponse:
 @http_errors
 def hosts(request: HttpRequest) -> HttpResponse:
     table = build_table(HOST_TABLE, parse_query(request, HOST_TABLE), host_list(caller=request.user))
-    return render_table(request, table, "ui/host_list.html", "ui/_host_table.html")
+    return render_table(request, table, "ui/host_list.html", "ui/_host_table.html",
+                        {"can_create": can(request.user, "host.add")})
 
 
 # --- the host page and its actions ------------------------------------------------------------------------

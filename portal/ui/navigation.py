@@ -57,8 +57,21 @@ NAVIGATION: tuple[NavSection, ...] = (
             "accounts:ldap_link_list", "accounts:ldap_link_add")),
     )),
     NavSection("infrastructure", _("Infrastructure"), ROOT, (
-        NavItem("ui:zone_list", _("Zones"), "zone.list", ("ui:zone_list",)),
+        # One item for the whole topology: its lists link to each other (ui/_topology_tabs.html), which keeps
+        # the menu short enough for a phone screen.
+        NavItem("ui:zone_list", _("Zones"), "zone.list", (
+            "ui:zone_list", "ui:zone_add", "ui:zone_detail", "ui:zone_edit",
+            "ui:pod_list", "ui:pod_add", "ui:pod_detail", "ui:pod_edit",
+            "ui:cluster_list", "ui:cluster_add", "ui:cluster_detail", "ui:cluster_edit",
+            "ui:physical_network_list", "ui:physical_network_add", "ui:physical_network_detail",
+            "ui:physical_network_edit", "ui:traffic_type_add",
+            "ui:setup_wizard", "ui:setup_zone", "ui:setup_pod", "ui:setup_cluster", "ui:setup_host",
+            "ui:setup_primary", "ui:setup_secondary", "ui:setup_enable", "ui:setup_done")),
         NavItem("ui:host_list", _("Hosts"), "host.list", ("ui:host_list",)),
+        NavItem("ui:storage_pool_list", _("Storage"), "storagepool.list", (
+            "ui:storage_pool_list", "ui:storage_pool_add", "ui:storage_pool_detail",
+            "ui:image_store_list", "ui:image_store_add")),
+        NavItem("ui:capacity", _("Capacity"), "capacity.list", ("ui:capacity",)),
         NavItem("ui:config_list", _("Settings"), "config.infrastructure", ("ui:config_list",)),
     )),
 )

@@ -14,10 +14,13 @@ from django.views.decorators.http import require_safe
 
 from compute.selectors import VmFilters, vm_get, vm_list
 from compute.states import VmState
+from infrastructure.selectors import zone_list
+from portal.authz import can
 from portal.errors import NotFound
 from portal.models import AsyncJob
 from portal.selectors import event_list, job_get, job_list
 from portal.ui.access import requires
+from portal.ui.capacity import dashboard_summary
 from portal.ui.shortcuts import VM_INSTANCE_TYPE, cmd_label, http_errors, job_rows
 from portal.ui.tables import Column, TableSpec, build_table, parse_query, render_table
 
@@ -45,6 +48,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "states": states,
         "jobs": job_rows(caller=request.user, jobs=job_list(caller=request.user)[:5]),
         "events": event_list(caller=request.user)[:10],
+        # A fresh install: root admins are invited to the setup wizard (portal.ui.setup_wizard).
+        "offer_setup": can(request.user, "infrastructure.setup") and not zone_list(caller=request.user).exists(),
+        # Root admins also see the cloud's capacity at a glance (portal.ui.capacity).
+        "capacity_bars": dashboard_summary(request.user) if can(request.user, "capacity.list") else None,
     })
 
 

@@ -143,6 +143,10 @@ def test_physical_network_and_traffic_types(cloud, api_json):
     status, body = api_json("admin", "deleteZone", id=zone)
     assert status == 536 and "physical networks" in body["errortext"]
     guest = listed["traffictype"][0]["id"]
+    updated = _ok(api_json("admin", "updateTrafficType", id=guest, kvmnetworklabel="cloudbr7"))["traffictype"]
+    assert (updated["id"], updated["kvmnetworklabel"]) == (guest, "cloudbr7")
+    status, body = api_json("admin", "updateTrafficType", id=guest, kvmnetworklabel="cloud br")
+    assert status == 431 and TrafficType.objects.get(uuid=guest).kvm_network_label == "cloudbr7"
     assert _ok(api_json("admin", "deleteTrafficType", id=guest)) == {"success": True}
     assert _ok(api_json("admin", "deletePhysicalNetwork", id=network["id"])) == {"success": True}
     assert not TrafficType.objects.filter(physical_network__uuid=network["id"]).exists()
@@ -179,6 +183,7 @@ NON_ROOT = [
     ("deletePhysicalNetwork", {"id": "<pn>"}),
     ("addTrafficType", {"physicalnetworkid": "<pn>", "traffictype": "Storage"}),
     ("listTrafficTypes", {"physicalnetworkid": "<pn>"}),
+    ("updateTrafficType", {"id": "<tt>", "kvmnetworklabel": "mine"}),
     ("deleteTrafficType", {"id": "<tt>"}),
 ]
 

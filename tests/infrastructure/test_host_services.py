@@ -28,6 +28,8 @@ def test_root_admin_adds_a_host_and_the_agent_brings_it_up_with_real_facts(cloud
     assert (host.status, host.cpu_cores, host.cpu_speed) == ("Up", 16, 1400)
     assert host.memory_total > 0 and host.last_seen is not None
     assert host.domain_type == "test"
+    # ...and its capabilities name the guest domain types it offers ("test" for the test driver).
+    assert host.cpu_model and host.capabilities.split(",")[0] == "hvm" and "test" in host.capabilities.split(",")
 
 
 def test_unreachable_host_fails_its_job_and_is_disconnected(cloud, run_jobs):
@@ -53,6 +55,12 @@ def test_only_root_admins_add_hosts_and_bad_uris_are_refused(cloud):
 
 
 def test_placement_fills_a_host_then_reports_insufficient_capacity(cloud, run_jobs):
+    from portal.configuration import GLOBAL
+    from portal.services_configuration import config_update
+
+    # A full cluster is only usable up to its disable threshold (0.85 by default); allow all of it here.
+    config_update(caller=cloud.admin, name="cluster.memory.allocated.capacity.disablethreshold", value="1",
+                  target=GLOBAL)
     cloud.offering.memory = 4096  # the factory host has 8 GiB: room for exactly two
     cloud.offering.save()
     for name in ("a", "b"):

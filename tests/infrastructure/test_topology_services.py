@@ -7,8 +7,10 @@ import pytest
 from accounts.models import Account
 from infrastructure import services_topology as services
 from infrastructure.models import Cluster, PhysicalNetwork, Pod, Zone
+from portal.configuration import GLOBAL
 from portal.errors import InvalidParameter, PermissionDenied, ResourceInUse
 from portal.models import Event
+from portal.services_configuration import config_update
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -93,6 +95,29 @@ def test_overprovisioning_factors_must_be_positive_numbers(cloud, factor):
     assert cloud.host.cluster.memory_overprovisioning == 2.5
 
 
+def test_cluster_factors_default_to_the_global_settings(cloud):
+    config_update(caller=cloud.admin, name="cpu.overprovisioning.factor", value="4", target=GLOBAL)
+    config_update(caller=cloud.admin, name="mem.overprovisioning.factor", value="1.5", target=GLOBAL)
+    defaulted = services.cluster_add(caller=cloud.admin, pod=cloud.host.pod, name="defaulted")
+    given = services.cluster_add(caller=cloud.admin, pod=cloud.host.pod, name="given", cpu_overprovisioning=2,
+                                 memory_overprovisioning="1.25")
+    assert (defaulted.cpu_overprovisioning, defaulted.memory_overprovisioning) == (4.0, 1.5)
+    assert (given.cpu_overprovisioning, given.memory_overprovisioning) == (2.0, 1.25)
+
+
+def test_traffic_type_label_update(cloud):
+    network = services.physical_network_create(caller=cloud.admin, zone=cloud.zone, name="pn")
+    traffic = services.traffic_type_add(caller=cloud.admin, physical_network=network, traffic_type="guest")
+    services.traffic_type_update(caller=cloud.admin, traffic_type=traffic, kvm_network_label=" cloudbr1 ")
+    with pytest.raises(InvalidParameter, match="without spaces"):
+        services.traffic_type_update(caller=cloud.admin, traffic_type=traffic, kvm_network_label="cloud br")
+    with pytest.raises(PermissionDenied):
+        services.traffic_type_update(caller=cloud.alice, traffic_type=traffic, kvm_network_label="mine")
+    traffic.refresh_from_db()
+    assert traffic.kvm_network_label == "cloudbr1"
+    assert Event.objects.filter(type="TRAFFIC.TYPE.UPDATE", user=cloud.admin).count() == 1
+
+
 def test_cluster_pod_must_be_in_the_zone(cloud):
     other = factories.ZoneFactory()
     with pytest.raises(InvalidParameter, match="not in zone"):
@@ -141,3 +166,11 @@ def test_non_root_callers_are_refused(cloud, domain_admin):
     network.refresh_from_db()
     assert cloud.zone.name != "mine" and network.state == "Disabled" and not network.traffic_types.exists()
     assert not Zone.objects.filter(name="zx").exists() and not Cluster.objects.filter(name="cx").exists()
+
+
+def test_a_superuser_without_an_account_still_leaves_an_event(cloud):
+    superuser = factories.UserFactory(username="super", account=None, is_superuser=True)
+    zone = services.zone_create(caller=superuser, name="audited", network_type="Advanced", dns1="8.8.8.8",
+                                internal_dns1="8.8.8.8")
+    event = Event.objects.get(type="ZONE.CREATE", resource_id=str(zone.uuid))
+    assert event.user == superuser and event.account == cloud.admin.account  # the root-admin account

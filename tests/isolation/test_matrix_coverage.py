@@ -35,6 +35,33 @@ REST_ALLOWED = {
     "host-reconnect": "infrastructure, root admins only",
     "host-maintenance": "infrastructure, root admins only",
     "host-cancel-maintenance": "infrastructure, root admins only",
+    # Refusal of non-root callers: tests/rest/test_storage_pools.py::test_non_root_callers_are_refused_everywhere.
+    "storage-pool-list": "infrastructure, root admins only",
+    "storage-pool-detail": "infrastructure, root admins only",
+    "storage-pool-maintenance": "infrastructure, root admins only",
+    "storage-pool-cancel-maintenance": "infrastructure, root admins only",
+    "image-store-list": "infrastructure, root admins only",
+    "image-store-detail": "infrastructure, root admins only",
+    # Refusal of non-root callers: tests/rest/test_capacity.py::test_non_root_callers_are_refused_everywhere.
+    "capacity-list": "infrastructure, root admins only",
+    # Refusal of non-root callers: tests/rest/test_topology.py::test_non_root_callers_are_refused_everywhere
+    # (the zone writes too: zone-list/zone-detail above stay readable by everyone).
+    "pod-list": "infrastructure, root admins only",
+    "pod-detail": "infrastructure, root admins only",
+    "pod-enable": "infrastructure, root admins only",
+    "pod-disable": "infrastructure, root admins only",
+    "cluster-list": "infrastructure, root admins only",
+    "cluster-detail": "infrastructure, root admins only",
+    "cluster-enable": "infrastructure, root admins only",
+    "cluster-disable": "infrastructure, root admins only",
+    "physical-network-list": "infrastructure, root admins only",
+    "physical-network-detail": "infrastructure, root admins only",
+    "physical-network-enable": "infrastructure, root admins only",
+    "physical-network-disable": "infrastructure, root admins only",
+    "traffic-type-list": "infrastructure, root admins only",
+    "traffic-type-detail": "infrastructure, root admins only",
+    "zone-enable": "infrastructure, root admins only",
+    "zone-disable": "infrastructure, root admins only",
 }
 
 CS_ALLOWED = {
@@ -52,6 +79,8 @@ CS_ALLOWED = {
     "reconnectHost": "infrastructure, root admins only",
     "prepareHostForMaintenance": "infrastructure, root admins only",
     "cancelHostMaintenance": "infrastructure, root admins only",
+    # Refusal of non-root callers: tests/cloudstack/test_capacity_commands.py::test_non_root_refused.
+    "listCapacity": "infrastructure, root admins only",
     "listRegions": "the cloud's one region, the same for every caller",
     # Refusal of non-root callers: tests/cloudstack/test_topology_commands.py::test_non_root_callers_are_refused.
     "createZone": "infrastructure, root admins only",
@@ -71,7 +100,18 @@ CS_ALLOWED = {
     "deletePhysicalNetwork": "infrastructure, root admins only",
     "addTrafficType": "infrastructure, root admins only",
     "listTrafficTypes": "infrastructure, root admins only",
+    "updateTrafficType": "infrastructure, root admins only",
     "deleteTrafficType": "infrastructure, root admins only",
+    # Refusal of non-root callers: tests/cloudstack/test_storage_pool_commands.py::test_non_root_callers_are_refused.
+    "listStoragePools": "infrastructure, root admins only",
+    "createStoragePool": "infrastructure, root admins only",
+    "updateStoragePool": "infrastructure, root admins only",
+    "deleteStoragePool": "infrastructure, root admins only",
+    "enableStorageMaintenance": "infrastructure, root admins only",
+    "cancelStorageMaintenance": "infrastructure, root admins only",
+    "addImageStore": "infrastructure, root admins only",
+    "listImageStores": "infrastructure, root admins only",
+    "deleteImageStore": "infrastructure, root admins only",
     # Stubs that answer no rows at all (checked below): they need rows once they return anything.
     "listPublicIpAddresses": "answers no rows (portal.cloudstack.commands._no_rows)",
     "listPortForwardingRules": "answers no rows (portal.cloudstack.commands._no_rows)",

@@ -60,7 +60,9 @@ def test_api_root_lists_the_resources(cloud, alice_api):
     assert_error(Client().get("/api/v1/"), 401, 401)
     root = alice_api.get("/api/v1/").json()
     assert root["virtual-machines"] == "http://testserver/api/v1/virtual-machines/"
-    assert set(root) == {"virtual-machines", "jobs", "zones", "hosts", "service-offerings", "templates", "domains",
+    assert set(root) == {"virtual-machines", "jobs", "zones", "hosts", "storage-pools", "image-stores", "capacity",
+                         "pods", "clusters", "physical-networks", "traffic-types",
+                         "service-offerings", "templates", "domains",
                          "accounts", "users", "ldap-configurations", "ldap-links", "roles",
                          "configurations"}
 

@@ -22,13 +22,36 @@ ENDPOINTS = {
     "/api/v1/virtual-machines/{id}/destroy/": {"post"},
     "/api/v1/jobs/": {"get"},
     "/api/v1/jobs/{id}/": {"get"},
-    "/api/v1/zones/": {"get"},
-    "/api/v1/zones/{id}/": {"get"},
+    "/api/v1/zones/": {"get", "post"},
+    "/api/v1/zones/{id}/": {"get", "patch", "delete"},
+    "/api/v1/zones/{id}/enable/": {"post"},
+    "/api/v1/zones/{id}/disable/": {"post"},
+    "/api/v1/pods/": {"get", "post"},
+    "/api/v1/pods/{id}/": {"get", "patch", "delete"},
+    "/api/v1/pods/{id}/enable/": {"post"},
+    "/api/v1/pods/{id}/disable/": {"post"},
+    "/api/v1/clusters/": {"get", "post"},
+    "/api/v1/clusters/{id}/": {"get", "patch", "delete"},
+    "/api/v1/clusters/{id}/enable/": {"post"},
+    "/api/v1/clusters/{id}/disable/": {"post"},
+    "/api/v1/physical-networks/": {"get", "post"},
+    "/api/v1/physical-networks/{id}/": {"get", "patch", "delete"},
+    "/api/v1/physical-networks/{id}/enable/": {"post"},
+    "/api/v1/physical-networks/{id}/disable/": {"post"},
+    "/api/v1/traffic-types/": {"get", "post"},
+    "/api/v1/traffic-types/{id}/": {"get", "patch", "delete"},
     "/api/v1/hosts/": {"get", "post"},
     "/api/v1/hosts/{id}/": {"get", "patch", "delete"},
     "/api/v1/hosts/{id}/reconnect/": {"post"},
     "/api/v1/hosts/{id}/maintenance/": {"post"},
     "/api/v1/hosts/{id}/cancel-maintenance/": {"post"},
+    "/api/v1/storage-pools/": {"get", "post"},
+    "/api/v1/storage-pools/{id}/": {"get", "patch", "delete"},
+    "/api/v1/storage-pools/{id}/maintenance/": {"post"},
+    "/api/v1/storage-pools/{id}/cancel-maintenance/": {"post"},
+    "/api/v1/image-stores/": {"get", "post"},
+    "/api/v1/image-stores/{id}/": {"get", "delete"},
+    "/api/v1/capacity/": {"get"},
     "/api/v1/service-offerings/": {"get"},
     "/api/v1/service-offerings/{id}/": {"get"},
     "/api/v1/templates/": {"get"},
@@ -73,6 +96,11 @@ IMMEDIATE |= {"/api/v1/ldap-configurations/", "/api/v1/ldap-links/", "/api/v1/re
               "/api/v1/resource-counts/recalculate/", "/api/v1/virtual-machines/{id}/grants/"}
 IMMEDIATE |= {"/api/v1/roles/", "/api/v1/roles/{role_id}/permissions/", "/api/v1/roles/{role_id}/permissions/reorder/"}
 IMMEDIATE |= {"/api/v1/configurations/{name}/reset/"}
+# The pool row is created at once (201); the hosts define it in background jobs.
+IMMEDIATE |= {"/api/v1/storage-pools/", "/api/v1/image-stores/"}
+# The topology (zones, pods, clusters, physical networks, traffic types) involves no hypervisor.
+IMMEDIATE |= {f"/api/v1/{kind}/{suffix}" for kind in ("zones", "pods", "clusters", "physical-networks")
+              for suffix in ("", "{id}/enable/", "{id}/disable/")} | {"/api/v1/traffic-types/"}
 
 
 @pytest.fixture(scope="module")
@@ -140,6 +168,16 @@ LIST_PARAMETERS = {
     "/api/v1/zones/": {"available": "boolean", "ordering": "array", **PAGE},
     "/api/v1/hosts/": {"zone": "string", "pod": "string", "cluster": "string", "state": "string",
                        "resource_state": "string", "host_tag": "string", "ordering": "array", **PAGE},
+    "/api/v1/storage-pools/": {"zone": "string", "cluster": "string", "scope": "string", "state": "string",
+                               "name": "string", "ordering": "array", **PAGE},
+    "/api/v1/image-stores/": {"zone": "string", "provider": "string", "ordering": "array", **PAGE},
+    "/api/v1/capacity/": {"level": "string", "zone": "string", "pod": "string", "cluster": "string",
+                          "type": "integer", **PAGE},
+    "/api/v1/pods/": {"zone": "string", "allocation_state": "string", "ordering": "array", **PAGE},
+    "/api/v1/clusters/": {"zone": "string", "pod": "string", "hypervisor_type": "string",
+                          "allocation_state": "string", "ordering": "array", **PAGE},
+    "/api/v1/physical-networks/": {"zone": "string", "state": "string", "ordering": "array", **PAGE},
+    "/api/v1/traffic-types/": {"physical_network": "string", "ordering": "array", **PAGE},
     "/api/v1/templates/": {"template_filter": "string", "zone": "string", "ordering": "array", **PAGE},
     "/api/v1/service-offerings/": {"ordering": "array", **PAGE},
     "/api/v1/domains/": {"name": "string", "level": "integer", "parent": "string", "subtree": "string",

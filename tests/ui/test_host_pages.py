@@ -48,6 +48,9 @@ def test_non_root_users_get_403_everywhere(cloud, login, user):
     assert client.get(_url("detail", cloud.host)).status_code == 403
     for action in ("reconnect", "enable", "disable", "maintenance", "cancel_maintenance", "update", "delete"):
         assert client.post(_url(action, cloud.host), {"name": "mine"}).status_code == 403, action
+    assert client.get(reverse("ui:host_add")).status_code == 403
+    assert client.post(reverse("ui:host_add"), {"cluster": str(cloud.host.cluster.uuid), "name": "mine",
+                                                "url": "test:///default"}).status_code == 403
     cloud.host.refresh_from_db()
     assert cloud.host.name != "mine" and Host.objects.count() == 1 and not AsyncJob.objects.exists()
 
@@ -103,3 +106,25 @@ def test_host_list_query_count_does_not_grow(cloud, login):
             factories.HostFactory(host_tags="x,y")
 
     assert_queries_constant(lambda: ok(client.get(reverse("ui:host_list"))), lambda: add(8))
+
+
+def test_add_host_form_connects_the_host_through_a_job(cloud, login, run_jobs):
+    client = login(cloud.admin)
+    page = client.get(reverse("ui:host_list")).content.decode()
+    assert reverse("ui:host_add") in page
+    form = {"cluster": str(cloud.host.cluster.uuid), "name": "added", "url": "test:///default?added",
+            "host_tags": "ssd, gpu"}
+    with run_jobs():
+        response = client.post(reverse("ui:host_add"), form)
+    job = AsyncJob.objects.get(cmd="addHost")
+    assert response.status_code == 302 and response.url == reverse("ui:job_detail", args=[job.uuid])
+    host = Host.objects.get(name="added")
+    assert host.status == "Up" and host.host_tags == "ssd,gpu" and host.cluster == cloud.host.cluster
+
+
+def test_add_host_refusal_is_shown_and_nothing_is_created(cloud, login):
+    client = login(cloud.admin)
+    response = client.post(reverse("ui:host_add"), {"cluster": str(cloud.host.cluster.uuid), "name": "bad",
+                                                    "url": "http://not-libvirt/"})
+    assert response.status_code == 400 and "alert alert-error" in response.content.decode()
+    assert not Host.objects.filter(name="bad").exists() and not AsyncJob.objects.exists()

@@ -45,7 +45,10 @@ MAIN = [reverse("ui:dashboard"), reverse("compute:vm_list"), reverse("ui:job_lis
 ADMINISTRATION = [reverse("accounts:domain_list"), reverse("accounts:account_list"), reverse("accounts:role_list"),
                   reverse("ui:event_list")]
 ROOT_ADMINISTRATION = [reverse("accounts:ldap_list")]  # after ADMINISTRATION, for root admins only
-INFRASTRUCTURE = [reverse("ui:zone_list"), reverse("ui:host_list"), reverse("ui:config_list")]
+# Pods, clusters, physical networks and the setup wizard hang off "Zones", image stores off "Storage" (tabs
+# on their pages), so the menu still fits a phone screen.
+INFRASTRUCTURE = [reverse("ui:zone_list"), reverse("ui:host_list"), reverse("ui:storage_pool_list"),
+                  reverse("ui:capacity"), reverse("ui:config_list")]
 
 
 def test_end_user_sees_only_their_own_sections(cloud, login):
@@ -74,6 +77,9 @@ def test_root_admin_also_sees_infrastructure(cloud, login):
     (reverse("compute:vm_deploy"), reverse("compute:vm_list")),
     (reverse("ui:job_list"), reverse("ui:job_list")),
     (reverse("ui:host_list"), reverse("ui:host_list")),
+    (reverse("ui:cluster_list"), reverse("ui:zone_list")),
+    (reverse("ui:setup_wizard"), reverse("ui:zone_list")),
+    (reverse("ui:image_store_list"), reverse("ui:storage_pool_list")),
 ])
 def test_navigation_marks_the_current_section(cloud, login, url, current):
     html = nav_html(login(cloud.admin).get(url).content.decode())
@@ -257,3 +263,11 @@ def test_zones_of_other_kinds_are_listed(cloud, login):
     html = login(cloud.admin).get(reverse("ui:zone_list")).content.decode()
 
     assert "zone-disabled" in html and cloud.zone.name in html
+
+
+def test_topology_lists_link_to_each_other_and_to_the_wizard(cloud, login):
+    html = login(cloud.admin).get(reverse("ui:pod_list")).content.decode()
+    tabs = re.search(r'<nav class="tabs".*?</nav>', html, re.S).group(0)
+    for name in ("ui:zone_list", "ui:pod_list", "ui:cluster_list", "ui:physical_network_list", "ui:setup_wizard"):
+        assert f'href="{reverse(name)}"' in tabs
+    assert f'href="{reverse("ui:pod_list")}" aria-current="page"' in tabs
