@@ -17,14 +17,15 @@ from accounts.models import Account, User
 from accounts.services_limits import resource_release, resource_reserve
 from compute.models import ServiceOffering, VirtualMachine
 from compute.states import VM_STATE_MACHINE, VmEvent, VmState
-from infrastructure.models import AllocationState, Zone
+from infrastructure.models import AllocationState, Host, Zone
 from infrastructure.placement import Request, host_release, host_reserve, parse_tags, place_vm
 from portal.authz import Role, authorize, role_of
-from portal.errors import InvalidParameter, InvalidState
+from portal.errors import InsufficientCapacity, InvalidParameter, InvalidState
 from portal.events import event_emit
 from portal.jobs import DEFAULT_QUEUE, job_submit
 from portal.models import AsyncJob
 from storage.models import Template, Volume
+from storage.placement import pool_release
 
 HOSTNAME_RE = re.compile(r"^[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
 JOB_MODULE = "compute.tasks"
@@ -236,6 +237,58 @@ def vm_record_running(*, vm: VirtualMachine, vnc_port: int | None) -> None:
         "name": vm.name, "host": vm.host.name}, account=vm.account, resource=vm)
 
 
+# How many hosts a first deploy tries before giving up (the failed ones form the avoid set).
+DEPLOY_ATTEMPTS = 3
+
+
+@transaction.atomic
+def vm_deploy_retry(*, vm: VirtualMachine, job: AsyncJob, reason: str) -> Host | None:
+    """A first deploy whose start failed on its host moves to another host, the failed ones avoided, as
+    CloudStack's deployment retries do; None (nothing changed) when there is no other host to try.
+
+    Only while the root disk can follow: not created yet (its primary storage is chosen again), or created on
+    shared primary storage (the next host must reach that pool). A disk on the failed host's own local pool
+    stays there, and so does the VM."""
+    vm = _locked(vm)
+    failed = vm.host
+    avoid = {*job.params.get("avoid", []), failed.pk} if failed is not None else set(job.params.get("avoid", []))
+    if failed is None or vm.state != VmState.STARTING or len(avoid) >= DEPLOY_ATTEMPTS:
+        return None
+    root = vm.volumes.filter(volume_type=Volume.Type.ROOT, removed__isnull=True).select_related(
+        "storage_pool").first()
+    if root is None:
+        return None
+    pool = root.storage_pool
+    if root.state == Volume.State.ALLOCATED:
+        request = _placement_request(vm, vm.service_offering, root_size=root.size)
+    elif pool is not None and pool.scope != pool.Scope.HOST:
+        request = _placement_request(vm, vm.service_offering,
+                                     cluster=pool.cluster if pool.scope == pool.Scope.CLUSTER else None)
+    else:
+        return None
+    sid = transaction.savepoint()
+    host_release(host=failed, cpu_mhz=vm.cpu_mhz, memory_bytes=vm.memory_bytes)
+    if root.state == Volume.State.ALLOCATED and pool is not None:
+        pool_release(pool, root.size)
+    try:
+        placement = place_vm(request, avoid=avoid)
+    except InsufficientCapacity:
+        transaction.savepoint_rollback(sid)  # as it was: the failure is then recorded on the failed host
+        return None
+    if root.state == Volume.State.ALLOCATED:
+        Volume.objects.filter(pk=root.pk).update(storage_pool=placement.storage_pool)
+    host = placement.host
+    VirtualMachine.objects.filter(pk=vm.pk).update(host=host, last_host=host)
+    job.params = {**job.params, "avoid": sorted(avoid)}
+    job.queue = host.queue
+    AsyncJob.objects.filter(pk=job.pk).update(params=job.params, queue=job.queue)
+    event_emit(type="VM.START", description=_("VM %(name)s could not start on %(failed)s (%(reason)s); trying "
+                                              "%(host)s") % {"name": vm.name, "failed": failed.name,
+                                                             "reason": reason, "host": host.name},
+               account=vm.account, level="WARN", resource=vm)
+    return host
+
+
 @transaction.atomic
 def vm_record_start_failed(*, vm: VirtualMachine, reason: str, first_deploy: bool) -> None:
     host = vm.host
@@ -278,7 +331,6 @@ def vm_record_expunged(*, vm: VirtualMachine) -> None:
     """The host deleted the VM's volumes: they stop counting, and the VM is marked removed."""
     from django.utils import timezone
 
-    from storage.placement import pool_release
     from storage.states import VOLUME_STATE_MACHINE, VolumeEvent
 
     now = timezone.now()

@@ -15,7 +15,7 @@ from compute.states import VmEvent, VmState
 from infrastructure import hypervisor as hv
 from infrastructure.models import Host
 from portal.errors import OperationFailed
-from portal.jobs import JobOutcome, job_progress
+from portal.jobs import JobDeferred, JobOutcome, job_progress
 from portal.models import AsyncJob
 from storage import services as storage_services
 from storage.models import Volume
@@ -72,12 +72,28 @@ def run_vm_start(job: AsyncJob) -> JobOutcome:
     try:
         vnc = _boot(vm)
     except hv.HypervisorError as exc:
+        if job.params.get("deploy") and _retry_elsewhere(vm, job, exc):
+            raise JobDeferred(countdown=0, progress=5) from exc
         services.vm_record_start_failed(vm=vm, reason=str(exc), first_deploy=bool(job.params.get("deploy")))
         raise OperationFailed(_("Unable to start VM %(name)s on %(host)s: %(error)s") % {
             "name": vm.name, "host": vm.host.name if vm.host else "?", "error": exc}) from exc
     job_progress(job, 90)
     services.vm_record_running(vm=vm, vnc_port=vnc)
     return JobOutcome.of(vm)
+
+
+def _retry_elsewhere(vm: VirtualMachine, job: AsyncJob, exc: hv.HypervisorError) -> bool:
+    """Move a failed first deploy to another host; the job then runs again on that host's queue."""
+    failed = vm.host
+    host = services.vm_deploy_retry(vm=vm, job=job, reason=str(exc))
+    if host is None:
+        return False
+    logger.warning("VM %s failed to start on %s (%s); retrying on %s", vm.name, failed.name, exc, host.name)
+    try:  # leave nothing defined on the failed host; it may well be unreachable, which is fine
+        hv.undefine_domain(failed.url, vm.instance_name)
+    except hv.HypervisorError as cleanup:
+        logger.info("could not undefine %s on %s: %s", vm.instance_name, failed.name, cleanup)
+    return True
 
 
 def run_vm_allocate(job: AsyncJob) -> JobOutcome:

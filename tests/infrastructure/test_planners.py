@@ -253,3 +253,37 @@ def test_a_placement_decision_costs_the_same_queries_whatever_the_number_of_host
 
     before, after = assert_queries_constant(decide, grow, at_most=18)
     assert before.storage_pool is not None and after.storage_pool is not None
+
+
+def test_a_first_deploy_that_fails_on_its_host_is_retried_on_another(cloud, run_jobs):
+    from portal.models import AsyncJob, Event
+
+    _set(cloud, "vm.allocation.algorithm", "firstfit")
+    broken = cloud.host  # the first host firstfit picks, whose libvirt does not answer
+    Host.objects.filter(pk=broken.pk).update(url="qemu+tcp://127.0.0.1:1/system", domain_type="qemu")
+    good = factories.HostFactory(cluster=broken.cluster, name="good")
+    with run_jobs():
+        vm, job = compute_services.vm_deploy(caller=cloud.alice, zone=cloud.zone, service_offering=cloud.offering,
+                                             template=cloud.template, name="retried")
+    vm.refresh_from_db()
+    job.refresh_from_db()
+    assert job.status == AsyncJob.Status.SUCCEEDED, job.result
+    assert vm.state == "Running" and vm.host == good
+    assert job.queue == good.queue and job.params["avoid"] == [broken.pk]
+    broken.refresh_from_db()
+    assert broken.memory_allocated == 0 and broken.cpu_allocated == 0  # its reservation went back
+    assert Event.objects.filter(type="VM.START", level="WARN", description__contains=broken.name).exists()
+
+
+def test_a_failed_deploy_with_no_other_host_ends_in_error(cloud, run_jobs):
+    from portal.models import AsyncJob
+
+    Host.objects.filter(pk=cloud.host.pk).update(url="qemu+tcp://127.0.0.1:1/system", domain_type="qemu")
+    with run_jobs():
+        vm, job = compute_services.vm_deploy(caller=cloud.alice, zone=cloud.zone, service_offering=cloud.offering,
+                                             template=cloud.template, name="stuck")
+    vm.refresh_from_db()
+    job.refresh_from_db()
+    assert job.status == AsyncJob.Status.FAILED and vm.state == "Error"
+    cloud.host.refresh_from_db()
+    assert cloud.host.memory_allocated == 0
