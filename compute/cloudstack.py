@@ -8,8 +8,8 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.cloudstack import owner_params
 from accounts.models import Account
-from accounts.selectors import account_get_by_name, domain_get
 from compute import services
 from compute.models import ServiceOffering, VirtualMachine
 from compute.selectors import VmFilters, offering_get, offering_list, vm_get, vm_list
@@ -89,18 +89,12 @@ VM_ID = Param("id", T.UUID, required=True, description=gettext_lazy("The ID of t
 
 
 def _owner_account(call: Call) -> Account | None:
-    """deployVirtualMachine's account + domainid: deploy on behalf of another account (admins)."""
-    if not call.get("account"):
-        if call.get("domainid"):
-            raise InvalidParameter(_("domainid must be used together with account."))
-        return None
-    if call.get("domainid"):
-        domain = domain_get(caller=call.caller, domain_id=call.get("domainid"))
-    elif call.caller.account_id:
-        domain = call.caller.account.domain
-    else:
-        raise InvalidParameter(_("The account parameter needs domainid."))
-    return account_get_by_name(caller=call.caller, name=call.get("account"), domain=domain)
+    """deployVirtualMachine's account + domainid: deploy on behalf of another account (admins). A VM belongs
+    to an account, so a domain alone names no owner."""
+    account, domain = owner_params(call)
+    if account is None and domain is not None:
+        raise InvalidParameter(_("domainid must be used together with account."))
+    return account
 
 
 def deploy_virtual_machine(call: Call) -> tuple[VirtualMachine, AsyncJob]:

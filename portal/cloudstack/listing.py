@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from accounts.selectors import account_get_by_name, domain_get
+from accounts.cloudstack import owner_params
 from portal.cloudstack.registry import Call, Listing
 from portal.cloudstack.render import list_body
 from portal.errors import InvalidParameter
@@ -69,13 +69,8 @@ def _narrow_tenancy(call: Call, listing: Listing, rows: QuerySet) -> QuerySet:
     unless `listall=true` (or an `id` is asked for) — what they may see at all the selector decided."""
     caller = call.caller
     account_field, domain_field = listing.account_field, listing.domain_field
-    domain = domain_get(caller=caller, domain_id=call.get("domainid")) if call.get("domainid") else None
-    if call.get("account"):
-        if domain is None:
-            domain = caller.account.domain if caller.account_id else None
-        if domain is None:
-            raise InvalidParameter(_("The account parameter needs domainid."))
-        account = account_get_by_name(caller=caller, name=call.get("account"), domain=domain)
+    account, domain = owner_params(call)
+    if account is not None:
         return rows.filter(**{account_field: account})
     if domain is not None:
         if call.get("isrecursive"):

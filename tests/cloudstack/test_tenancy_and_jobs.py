@@ -93,6 +93,18 @@ def test_deploy_on_behalf_of_an_account(api_json, cloud, run_jobs):
     assert status == 431
     assert names(api_json("admin", "listVirtualMachines", listall="true")[1]) == ["forAlice"]
 
+    # A domain alone names no owner; an account without domainid is looked up in the caller's domain.
+    status, body = api_json("admin", "deployVirtualMachine", zoneid=cloud.zone.uuid, name="nobody",
+                            serviceofferingid=cloud.offering.uuid, templateid=cloud.template.uuid,
+                            domainid=root.uuid, startvm="false")
+    assert status == 431 and "together with account" in body["errortext"]
+    with run_jobs():
+        status, body = api_json("admin", "deployVirtualMachine", zoneid=cloud.zone.uuid, name="alsoAlice",
+                                serviceofferingid=cloud.offering.uuid, templateid=cloud.template.uuid,
+                                account="alice", startvm="false")
+    assert status == 200, body
+    assert names(api_json("alice", "listVirtualMachines")[1]) == ["alsoAlice", "forAlice"]
+
 
 def test_async_answer_then_pending_job_then_result(api_json, cloud):
     # No run_jobs(): the job stays pending, as it would while a worker is busy.
