@@ -18,12 +18,13 @@ from accounts.services_limits import resource_release, resource_reserve
 from compute.models import ServiceOffering, VirtualMachine
 from compute.states import VM_STATE_MACHINE, VmEvent, VmState
 from infrastructure.models import AllocationState, Host, Zone
-from infrastructure.placement import Request, host_release, host_reserve, parse_tags, place_vm
+from infrastructure.placement import Request, host_release, host_reserve, place_vm
 from portal.authz import Role, authorize, role_of
 from portal.errors import InsufficientCapacity, InvalidParameter, InvalidState
 from portal.events import event_emit
 from portal.jobs import DEFAULT_QUEUE, job_submit
 from portal.models import AsyncJob
+from portal.tags import comma_list
 from storage.models import Template, Volume
 from storage.placement import pool_release
 
@@ -114,8 +115,8 @@ def _placement_request(vm: VirtualMachine, offering: ServiceOffering, *, root_si
     """What the planners need: the VM's size, its owner (user planners weigh the account) and the offering's
     host tags, storage tags and planner."""
     return Request(zone=vm.zone, account=vm.account, cpu_mhz=vm.cpu_mhz, memory_bytes=vm.memory_bytes,
-                   host_tags=parse_tags(offering.host_tags), planner=offering.deployment_planner,
-                   root_size=root_size, storage_tags=parse_tags(offering.storage_tags), cluster=cluster)
+                   host_tags=tuple(comma_list(offering.host_tags)), planner=offering.deployment_planner,
+                   root_size=root_size, storage_tags=tuple(comma_list(offering.storage_tags)), cluster=cluster)
 
 
 def _reserve_for_start(vm: VirtualMachine) -> object:

@@ -20,6 +20,7 @@ from portal.errors import InvalidParameter, InvalidState, ResourceInUse
 from portal.events import event_emit
 from portal.jobs import job_submit
 from portal.models import AsyncJob
+from portal.tags import tags_text
 
 # qemu+ssh runs the OpenSSH client (key login; Host.username goes into the URI); qemu+libssh can also log in
 # with Host.password; qemu+tcp/qemu+tls use SASL when the daemon asks (infrastructure.hypervisor.connection).
@@ -32,18 +33,7 @@ ALLOCATION_EVENTS = {"Enable": ResourceEvent.ENABLE, "Disable": ResourceEvent.DI
 
 def normalize_tags(raw: str | list[str] | None) -> str:
     """CloudStack takes host tags as a comma list; storing them normalised keeps tag matching an exact compare."""
-    if raw is None:
-        return ""
-    items = raw.split(",") if isinstance(raw, str) else raw
-    tags: list[str] = []
-    for item in items:
-        tag = str(item).strip()
-        if tag and tag not in tags:
-            tags.append(tag)
-    result = ",".join(tags)
-    if len(result) > 1024:
-        raise InvalidParameter(_("Host tags are too long (at most 1024 characters)."))
-    return result
+    return tags_text(raw, too_long=_("Host tags are too long (at most 1024 characters)."))
 
 
 def host_password(host: Host) -> str:

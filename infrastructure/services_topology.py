@@ -20,6 +20,7 @@ from portal.authz import authorize
 from portal.configuration import config_value
 from portal.errors import InvalidParameter, ResourceInUse
 from portal.events import event_emit
+from portal.tags import comma_list, tags_text
 
 HYPERVISOR_TYPES = ("KVM", "Simulator")
 ISOLATION_METHODS = ("VLAN", "VXLAN", "GRE", "STT", "L3VPN")
@@ -381,18 +382,9 @@ def _vlan(value: str | None) -> str:
     return text
 
 
-def _list(value: str | list[str] | None) -> list[str]:
-    items = value.split(",") if isinstance(value, str) else (value or [])
-    result: list[str] = []
-    for item in items:
-        item = str(item).strip()
-        if item and item not in result:
-            result.append(item)
-    return result
-
 
 def _isolation_methods(value: str | list[str] | None) -> str:
-    methods = [method.upper() for method in _list(value)]
+    methods = [method.upper() for method in comma_list(value)]
     unknown = [method for method in methods if method not in ISOLATION_METHODS]
     if unknown:
         raise InvalidParameter(_("Unknown isolation method %(value)s; use one of %(known)s.")
@@ -423,9 +415,7 @@ def physical_network_create(*, caller: User, zone: Zone, name: str, vlan: str = 
         raise InvalidParameter(_("Broadcast domain range must be ZONE or POD."))
     if scope == "POD" and zone.network_type != Zone.NetworkType.BASIC:
         raise InvalidParameter(_("A POD broadcast domain range is only for Basic zones."))
-    tag_text = ",".join(_list(tags))
-    if len(tag_text) > 1024:
-        raise InvalidParameter(_("The tags are too long (at most 1024 characters)."))
+    tag_text = tags_text(tags, too_long=_("The tags are too long (at most 1024 characters)."))
     if zone.physical_networks.filter(name__iexact=name).exists():
         raise InvalidParameter(_("Zone %(zone)s already has a physical network named %(name)s.")
                                % {"zone": zone, "name": name})
@@ -451,9 +441,7 @@ def physical_network_update(*, caller: User, physical_network: PhysicalNetwork, 
     if vlan is not None:
         network.vlan = _vlan(vlan)
     if tags is not None:
-        network.tags = ",".join(_list(tags))
-        if len(network.tags) > 1024:
-            raise InvalidParameter(_("The tags are too long (at most 1024 characters)."))
+        network.tags = tags_text(tags, too_long=_("The tags are too long (at most 1024 characters)."))
     if network_speed is not None:
         network.network_speed = _network_speed(network_speed)
     network.save()

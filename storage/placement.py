@@ -13,18 +13,8 @@ from django.db.models import F, Q, QuerySet
 
 from infrastructure.models import Host
 from portal.configuration import config_value
+from portal.tags import comma_list
 from storage.models import StoragePool
-
-
-def normalise_tags(tags: str | Iterable[str] | None) -> list[str]:
-    """CloudStack tags as a list: stripped, no empties, no duplicates, order kept."""
-    items = tags.split(",") if isinstance(tags, str) else list(tags or [])
-    seen: list[str] = []
-    for item in items:
-        tag = str(item).strip()
-        if tag and tag not in seen:
-            seen.append(tag)
-    return seen
 
 
 def pools_for_host(host: Host) -> QuerySet[StoragePool]:
@@ -65,7 +55,7 @@ def pool_release(pool: StoragePool, size_bytes: int) -> None:
 
 def reserve_on_host(host: Host, size_bytes: int, tags: Iterable[str] = ()) -> StoragePool | None:
     """Reserve room for one volume in the first tagged pool the host reaches that fits; None when none does."""
-    wanted = normalise_tags(tags)
+    wanted = comma_list(tags)
     for pool in pools_for_host(host).select_related("zone"):
         if pool_has_tags(pool, wanted) and pool_reserve(pool, size_bytes):
             return pool

@@ -24,8 +24,8 @@ from portal.errors import InvalidParameter, NotFound, ResourceInUse
 from portal.events import event_emit
 from portal.jobs import job_submit
 from portal.models import AsyncJob
+from portal.tags import tags_text
 from storage.models import StoragePool, Volume
-from storage.placement import normalise_tags
 from storage.states_pools import POOL_STATE_MACHINE, PoolEvent
 
 CREDENTIAL_PURPOSE = "storage-credential"
@@ -122,10 +122,7 @@ def hosts_in_scope(pool: StoragePool) -> QuerySet[Host]:
 
 
 def _tags(raw: str | list[str] | None) -> str:
-    result = ",".join(normalise_tags(raw))
-    if len(result) > 1024:
-        raise InvalidParameter(_("Storage tags are too long (at most 1024 characters)."))
-    return result
+    return tags_text(raw, too_long=_("Storage tags are too long (at most 1024 characters)."))
 
 
 def _capacity(value: int | None) -> int | None:

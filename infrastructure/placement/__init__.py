@@ -6,7 +6,7 @@ here."""
 
 from infrastructure.placement.allocators import ALGORITHMS, rng
 from infrastructure.placement.hosts import host_release, host_reserve, try_reserve, usable_hosts
-from infrastructure.placement.planners import PLANNERS, Placement, Request, parse_tags, place_vm, plan
+from infrastructure.placement.planners import PLANNERS, Placement, Request, place_vm, plan
 
-__all__ = ["ALGORITHMS", "PLANNERS", "Placement", "Request", "host_release", "host_reserve", "parse_tags",
+__all__ = ["ALGORITHMS", "PLANNERS", "Placement", "Request", "host_release", "host_reserve",
            "place_vm", "plan", "rng", "try_reserve", "usable_hosts"]

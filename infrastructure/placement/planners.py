@@ -23,7 +23,7 @@ the next one is tried. Only when every candidate is exhausted does placement fai
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from django.db.models import Count, ExpressionWrapper, F, FloatField, Q, Sum
@@ -62,10 +62,6 @@ class Placement:
     storage_pool: object | None = None  # storage.models.StoragePool, or None for the host-local pool
     avoided: set[int] = field(default_factory=set)
 
-
-def parse_tags(tags: str | Iterable[str] | None) -> tuple[str, ...]:
-    items = tags.split(",") if isinstance(tags, str) else list(tags or ())
-    return tuple(dict.fromkeys(tag.strip() for tag in items if tag and tag.strip()))
 
 
 def _tag_filter(tag: str) -> Q:
