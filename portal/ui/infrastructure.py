@@ -8,7 +8,7 @@ that call infrastructure.services_hosts; a refusal is shown as a message, nothin
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -27,10 +27,9 @@ from infrastructure.selectors_hosts import host_get
 from infrastructure.selectors_topology import cluster_list
 from infrastructure.states import HOST_RESOURCE_STATE_MACHINE, HOST_STATE_MACHINE, HostEvent, ResourceEvent
 from portal.authz import can
-from portal.errors import ServiceError
-from portal.models import AsyncJob
 from portal.ui.access import requires
 from portal.ui.forms import form_page, form_submit
+from portal.ui.object_actions import ObjectAction, buttons_for, run_action
 from portal.ui.shortcuts import http_errors
 from portal.ui.tables import Column, TableSpec, build_table, parse_query, render_table
 
@@ -125,20 +124,7 @@ def hosts(request: HttpRequest) -> HttpResponse:
 
 # --- the host page and its actions ------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class HostAction:
-    name: str
-    label: str
-    permission: str
-    run: Callable[[User, Host, HttpRequest], AsyncJob | None]
-    is_valid_for: Callable[[Host], bool]
-    done: str  # flash message; %(name)s is the host's name
-    confirm: str = ""
-    danger: bool = False
-
-    @property
-    def route(self) -> str:
-        return f"ui:host_{self.name.replace('-', '_')}"
+HostAction = partial(ObjectAction, route_prefix="ui:host_")
 
 
 def _update(caller: User, host: Host, request: HttpRequest) -> None:
@@ -161,7 +147,7 @@ def _resource_allows(event: str) -> Callable[[Host], bool]:
     return lambda host: HOST_RESOURCE_STATE_MACHINE.allows(host.resource_state, event)
 
 
-HOST_ACTIONS: dict[str, HostAction] = {
+HOST_ACTIONS: dict[str, ObjectAction] = {
     action.name: action
     for action in (
         HostAction("reconnect", _("Reconnect"), "host.reconnect",
@@ -195,8 +181,7 @@ BUTTONS = ("reconnect", "enable", "disable", "maintenance", "cancel-maintenance"
 @http_errors
 def host_detail(request: HttpRequest, host_id: str) -> HttpResponse:
     host = host_get(caller=request.user, host_id=host_id)
-    actions = [HOST_ACTIONS[name] for name in BUTTONS
-               if HOST_ACTIONS[name].is_valid_for(host) and can(request.user, HOST_ACTIONS[name].permission)]
+    actions = buttons_for(request.user, host, HOST_ACTIONS, BUTTONS)
     return render(request, "ui/host_detail.html", {
         "host": host, "actions": actions, "can_update": can(request.user, "host.update"),
         "can_delete": can(request.user, "host.delete")})
@@ -204,20 +189,8 @@ def host_detail(request: HttpRequest, host_id: str) -> HttpResponse:
 
 @http_errors
 def host_action(request: HttpRequest, host_id: str, action: str) -> HttpResponse:
-    spec = HOST_ACTIONS[action]
-    host = host_get(caller=request.user, host_id=host_id)
-    name = host.name
-    try:
-        job = spec.run(request.user, host, request)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-        return redirect("ui:host_detail", host_id=host.uuid)
-    messages.success(request, str(spec.done) % {"name": name})
-    if job is not None:
-        return redirect("ui:job_detail", job_id=job.uuid)
-    if action == "delete":
-        return redirect("ui:host_list")
-    return redirect("ui:host_detail", host_id=host.uuid)
+    return run_action(request, HOST_ACTIONS[action], host_get(caller=request.user, host_id=host_id),
+                      detail_route="ui:host_detail", list_route="ui:host_list", id_kwarg="host_id")
 
 
 def host_action_view(action: str) -> Callable[..., HttpResponse]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -25,9 +26,9 @@ from infrastructure.selectors import zone_list
 from infrastructure.selectors_topology import cluster_list
 from portal.authz import can
 from portal.errors import ServiceError
-from portal.models import AsyncJob
 from portal.ui.access import requires
 from portal.ui.forms import form_page, form_submit
+from portal.ui.object_actions import ObjectAction, buttons_for, run_action
 from portal.ui.shortcuts import http_errors
 from portal.ui.tables import Column, TableSpec, build_table, parse_query, render_table
 from storage import services_image_stores, services_pools
@@ -123,18 +124,7 @@ def pool_add(request: HttpRequest) -> HttpResponse:
     return form_page(request, "ui/storage_pool_form.html", form)
 
 
-@dataclass(frozen=True)
-class PoolAction:
-    name: str
-    label: str
-    permission: str
-    run: Callable[[User, StoragePool, HttpRequest], AsyncJob | None]
-    is_valid_for: Callable[[StoragePool], bool]
-    done: str  # flash message; %(name)s is the pool's name
-
-    @property
-    def route(self) -> str:
-        return f"ui:storage_pool_{self.name.replace('-', '_')}"
+PoolAction = partial(ObjectAction, route_prefix="ui:storage_pool_")
 
 
 def _update(caller: User, pool: StoragePool, request: HttpRequest) -> None:
@@ -151,7 +141,7 @@ def _allows(event: str) -> Callable[[StoragePool], bool]:
     return lambda pool: POOL_STATE_MACHINE.allows(pool.status, event)
 
 
-POOL_ACTIONS: dict[str, PoolAction] = {
+POOL_ACTIONS: dict[str, ObjectAction] = {
     action.name: action
     for action in (
         PoolAction("enable", _("Enable"), "storagepool.update",
@@ -186,8 +176,7 @@ BUTTONS = ("enable", "disable", "maintenance", "cancel-maintenance")
 @http_errors
 def pool_detail(request: HttpRequest, pool_id: str) -> HttpResponse:
     pool = storage_pool_get(caller=request.user, pool_id=pool_id)
-    actions = [POOL_ACTIONS[name] for name in BUTTONS
-               if POOL_ACTIONS[name].is_valid_for(pool) and can(request.user, POOL_ACTIONS[name].permission)]
+    actions = buttons_for(request.user, pool, POOL_ACTIONS, BUTTONS)
     return render(request, "ui/storage_pool_detail.html", {
         "pool": pool, "actions": actions, "can_update": can(request.user, "storagepool.update"),
         "can_delete": can(request.user, "storagepool.delete"),
@@ -196,20 +185,9 @@ def pool_detail(request: HttpRequest, pool_id: str) -> HttpResponse:
 
 @http_errors
 def pool_action(request: HttpRequest, pool_id: str, action: str) -> HttpResponse:
-    spec = POOL_ACTIONS[action]
-    pool = storage_pool_get(caller=request.user, pool_id=pool_id)
-    name = pool.name
-    try:
-        job = spec.run(request.user, pool, request)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-        return redirect("ui:storage_pool_detail", pool_id=pool.uuid)
-    messages.success(request, str(spec.done) % {"name": name})
-    if isinstance(job, AsyncJob):
-        return redirect("ui:job_detail", job_id=job.uuid)
-    if action == "delete":
-        return redirect("ui:storage_pool_list")
-    return redirect("ui:storage_pool_detail", pool_id=pool.uuid)
+    return run_action(request, POOL_ACTIONS[action], storage_pool_get(caller=request.user, pool_id=pool_id),
+                      detail_route="ui:storage_pool_detail", list_route="ui:storage_pool_list",
+                      id_kwarg="pool_id")
 
 
 def pool_action_view(action: str) -> Callable[..., HttpResponse]:
