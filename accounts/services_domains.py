@@ -154,12 +154,16 @@ def domains_remove(*, domain: Domain, cleanup: bool) -> None:
     """The last step of the delete job, once the accounts below are gone: the domains, deepest first. The
     domain's own limits, counts, LDAP servers and links go with it; domain-only offerings too."""
     from compute.models import ServiceOffering
+    from storage.models import DiskOffering
 
     if not cleanup:
         _require_empty(domain)
     subtree = Domain.objects.filter(path__startswith=domain.path)
     if Account.objects.filter(domain__in=subtree).exists():
         raise ResourceInUse(_("Domain %(path)s still has accounts.") % {"path": domain.cloudstack_path})
-    ServiceOffering.objects.filter(domain__in=subtree).delete()
+    # An offering limited to domains that all go away goes too; one also offered elsewhere just loses them.
+    for model in (ServiceOffering, DiskOffering):
+        model.objects.filter(domains__in=subtree).exclude(
+            domains__in=Domain.objects.exclude(path__startswith=domain.path)).delete()
     for node in subtree.order_by("-level"):
         node.delete()

@@ -95,11 +95,9 @@ class VirtualMachineSerializer(serializers.ModelSerializer):
     zone = ZoneRefSerializer(read_only=True)
     service_offering = ServiceOfferingRefSerializer(read_only=True)
     template = TemplateRefSerializer(read_only=True)
-    cpu_number = serializers.IntegerField(source="service_offering.cpu_number", read_only=True)
-    cpu_speed = serializers.IntegerField(source="service_offering.cpu_speed", read_only=True,
-                                         help_text=_("MHz per core."))
-    memory = serializers.IntegerField(source="service_offering.memory", read_only=True,
-                                      help_text=_("MiB."))
+    cpu_number = serializers.IntegerField(read_only=True)
+    cpu_speed = serializers.IntegerField(read_only=True, help_text=_("MHz per core."))
+    memory = serializers.IntegerField(read_only=True, help_text=_("MiB."))
     account = serializers.CharField(source="account.name", read_only=True)
     domain = serializers.CharField(source="domain.cloudstack_path", read_only=True)
     host = serializers.SerializerMethodField()

@@ -59,9 +59,9 @@ def render_vm(call: Call, vm: VirtualMachine) -> dict[str, Any]:
         "passwordenabled": False,
         "serviceofferingid": str(offering.uuid),
         "serviceofferingname": offering.name,
-        "cpunumber": offering.cpu_number,
-        "cpuspeed": offering.cpu_speed,
-        "memory": offering.memory,
+        "cpunumber": vm.cpu_number,
+        "cpuspeed": vm.cpu_speed,
+        "memory": vm.memory,
         "rootdeviceid": 0,
         "rootdevicetype": "ROOT",
         "hypervisor": template.hypervisor,
@@ -213,8 +213,9 @@ def render_offering(call: Call, offering: ServiceOffering) -> dict[str, Any]:
         "iscustomized": False,
         "issystem": False,
         "defaultuse": False,
-        "domainid": str(offering.domain.uuid) if offering.domain_id else None,
-        "domain": offering.domain.name if offering.domain_id else None,
+        # CloudStack lists an offering's domains as comma lists of ids and names.
+        "domainid": ",".join(str(d.uuid) for d in offering.domains.all()) or None,
+        "domain": ",".join(d.name for d in offering.domains.all()) or None,
         # Placement: CloudStack's host tags, storage tags ("tags") and planner; empty ones are left out.
         "hosttags": offering.host_tags or None,
         "storagetags": offering.storage_tags or None,
@@ -230,7 +231,7 @@ register_object(ObjectType(
 
 
 def list_service_offerings(call: Call) -> QuerySet[ServiceOffering]:
-    offerings = offering_list(caller=call.caller).select_related("domain")
+    offerings = offering_list(caller=call.caller).prefetch_related("domains")
     # There are no system offerings (for system VMs) yet.
     return offerings.none() if call.get("issystem") else offerings
 

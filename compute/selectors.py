@@ -65,7 +65,8 @@ def offering_list(*, caller: User) -> QuerySet[ServiceOffering]:
     offerings = ServiceOffering.objects.filter(removed__isnull=True)
     if caller.account_id and not caller.is_superuser:
         domain_path = caller.account.domain.path
-        offerings = offerings.filter(Q(domain__isnull=True) | Q(domain__path__in=_ancestor_paths(domain_path)))
+        reachable = ServiceOffering.objects.filter(domains__path__in=_ancestor_paths(domain_path))
+        offerings = offerings.filter(Q(domains__isnull=True) | Q(pk__in=reachable.values("pk")))
     return offerings
 
 

@@ -77,7 +77,8 @@ def vm_deploy(
     vm = VirtualMachine.objects.create(
         name=name or "pending", display_name=display_name or name or "", state=VmState.STOPPED, zone=zone,
         service_offering=service_offering, template=template, account=owner, domain_id=owner.domain_id,
-        user=caller,
+        user=caller, cpu_number=service_offering.cpu_number, cpu_speed=service_offering.cpu_speed,
+        memory=service_offering.memory,
     )
     updates = {"instance_name": f"i-{owner.pk}-{vm.pk}-VM"}
     if not name:

@@ -17,7 +17,6 @@ def serial_log_path(vm: VirtualMachine) -> str:
 
 def domain_spec(vm: VirtualMachine, volumes: list[Volume]) -> DomainSpec:
     host = vm.host
-    offering = vm.service_offering
     disks = tuple(
         DiskSpec(path=volume.path, format=volume.format.lower(), target=f"vd{chr(ord('a') + volume.device_id)}")
         for volume in sorted(volumes, key=lambda v: v.device_id)
@@ -26,11 +25,11 @@ def domain_spec(vm: VirtualMachine, volumes: list[Volume]) -> DomainSpec:
         name=vm.instance_name,
         uuid=str(vm.uuid),
         domain_type=host.domain_type,
-        vcpus=offering.cpu_number,
-        memory_mib=offering.memory,
+        vcpus=vm.cpu_number,
+        memory_mib=vm.memory,
         disks=disks,
         serial_log_path=None if host.is_simulator else serial_log_path(vm),
         vnc_listen="127.0.0.1",
-        cpu_shares=offering.cpu_mhz_total,
+        cpu_shares=vm.cpu_mhz,
         metadata={"vm": str(vm.uuid), "account": str(vm.account.uuid), "name": vm.name},
     )

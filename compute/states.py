@@ -30,6 +30,7 @@ class VmEvent(models.TextChoices):
     # The host reports a power state the portal did not ask for (crash, out-of-band change).
     POWERED_OFF_ON_HOST = "PoweredOffOnHost"
     POWERED_ON_ON_HOST = "PoweredOnOnHost"
+    MIGRATION_REQUESTED = "MigrationRequested"
 
 
 S, E = VmState, VmEvent
@@ -52,5 +53,48 @@ VM_STATE_MACHINE = StateMachine(
         (S.ERROR, E.DESTROY_REQUESTED, S.DESTROYED),
         (S.DESTROYED, E.RECOVERY_REQUESTED, S.STOPPED),
         (S.DESTROYED, E.EXPUNGE_REQUESTED, S.EXPUNGING),
+        # An expunge whose host work failed goes back to Destroyed; the periodic expunge task tries again.
+        (S.EXPUNGING, E.OPERATION_FAILED, S.DESTROYED),
+        (S.RUNNING, E.MIGRATION_REQUESTED, S.MIGRATING),
+        (S.MIGRATING, E.OPERATION_SUCCEEDED, S.RUNNING),
+        (S.MIGRATING, E.OPERATION_FAILED, S.RUNNING),
+        (S.MIGRATING, E.POWERED_OFF_ON_HOST, S.STOPPED),
+    ]),
+)
+
+
+class VmSnapshotState(models.TextChoices):
+    ALLOCATED = "Allocated", _("Allocated")
+    CREATING = "Creating", _("Creating")
+    READY = "Ready", _("Ready")
+    REVERTING = "Reverting", _("Reverting")
+    EXPUNGING = "Expunging", _("Expunging")
+    ERROR = "Error", _("Error")
+    REMOVED = "Removed", _("Removed")
+
+
+class VmSnapshotEvent(models.TextChoices):
+    CREATE_REQUESTED = "CreateRequested"
+    REVERT_REQUESTED = "RevertRequested"
+    EXPUNGE_REQUESTED = "ExpungeRequested"
+    OPERATION_SUCCEEDED = "OperationSucceeded"
+    OPERATION_FAILED = "OperationFailed"
+
+
+VS, VE = VmSnapshotState, VmSnapshotEvent
+
+VM_SNAPSHOT_STATE_MACHINE = StateMachine(
+    name="VM snapshot",
+    transitions=table([
+        (VS.ALLOCATED, VE.CREATE_REQUESTED, VS.CREATING),
+        (VS.CREATING, VE.OPERATION_SUCCEEDED, VS.READY),
+        (VS.CREATING, VE.OPERATION_FAILED, VS.ERROR),
+        (VS.READY, VE.REVERT_REQUESTED, VS.REVERTING),
+        (VS.REVERTING, VE.OPERATION_SUCCEEDED, VS.READY),
+        (VS.REVERTING, VE.OPERATION_FAILED, VS.READY),
+        (VS.READY, VE.EXPUNGE_REQUESTED, VS.EXPUNGING),
+        (VS.ERROR, VE.EXPUNGE_REQUESTED, VS.EXPUNGING),
+        (VS.EXPUNGING, VE.OPERATION_SUCCEEDED, VS.REMOVED),
+        (VS.EXPUNGING, VE.OPERATION_FAILED, VS.READY),
     ]),
 )

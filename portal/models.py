@@ -113,3 +113,30 @@ class ConfigurationValue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}[{self.scope}:{self.scope_id}]={self.value}"
+
+
+class ResourceTag(TenantOwned):
+    """A key/value tag on any taggable resource (CloudStack's createTags), owned like the resource it tags.
+
+    `resource_type` is CloudStack's name for the kind (UserVm, Volume, Template, ISO, VMSnapshot, ...) and
+    `resource_uuid` the resource's public id, so one table serves every kind without generic foreign keys;
+    `resource_id` (the row's primary key) lets listings fetch the tags of a page of rows in one query.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    key = models.CharField(_("key"), max_length=255)
+    value = models.CharField(_("value"), max_length=255, blank=True)
+    resource_type = models.CharField(_("resource type"), max_length=64)
+    resource_uuid = models.UUIDField()
+    resource_id = models.BigIntegerField()
+    customer = models.CharField(max_length=255, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["key"]
+        indexes = [models.Index(fields=["resource_type", "resource_id"])]
+        constraints = [models.UniqueConstraint(fields=["resource_type", "resource_uuid", "key"],
+                                               name="tag_unique_key_per_resource")]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"

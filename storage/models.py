@@ -11,9 +11,13 @@ from accounts.models import TenantOwned
 
 
 class Template(TenantOwned):
+    """A template or an ISO (format ISO): CloudStack keeps both in one table too, and listIsos is
+    listTemplates restricted to ISOs."""
+
     class Format(models.TextChoices):
         QCOW2 = "QCOW2", "QCOW2"
         RAW = "RAW", "RAW"
+        ISO = "ISO", "ISO"
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=255)
@@ -29,6 +33,8 @@ class Template(TenantOwned):
     is_public = models.BooleanField(_("public"), default=False)
     is_featured = models.BooleanField(_("featured"), default=False)
     is_ready = models.BooleanField(default=True)
+    # ISOs: whether a VM can boot (and be deployed) from it, or it only carries files (drivers, tools).
+    bootable = models.BooleanField(_("bootable"), default=True)
     created = models.DateTimeField(auto_now_add=True)
     removed = models.DateTimeField(null=True, blank=True)
 
@@ -39,9 +45,49 @@ class Template(TenantOwned):
         return self.name
 
     @property
+    def is_iso(self) -> bool:
+        return self.format == self.Format.ISO
+
+    @property
     def local_path(self) -> str | None:
         """The file a host uses as the backing image, when the template lives on a path hosts can read."""
         return self.url[len("file://"):] if self.url.startswith("file://") else None
+
+
+class DiskOffering(models.Model):
+    """A disk offering: the size of a data disk (or of a blank root disk when deploying from an ISO), or a
+    custom size chosen by the user, the storage tags its pool must carry and the I/O limits applied to the
+    disk as libvirt iotune."""
+
+    class StorageType(models.TextChoices):
+        SHARED = "shared", _("Shared")
+        LOCAL = "local", _("Local")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=255)
+    display_text = models.CharField(_("description"), max_length=4096, blank=True)
+    # 0 with is_customized: the user gives the size (within custom.diskoffering.size.min/max).
+    disk_size = models.BigIntegerField(_("disk size (bytes)"), default=0)
+    is_customized = models.BooleanField(_("custom size"), default=False)
+    storage_tags = models.CharField(_("storage tags"), max_length=1024, blank=True)
+    storage_type = models.CharField(_("storage type"), max_length=8, choices=StorageType.choices,
+                                    default=StorageType.SHARED)
+    # CloudStack's iopsreadrate, iopswriterate, bytesreadrate, byteswriterate (empty: unlimited).
+    iops_read_rate = models.PositiveBigIntegerField(_("read IOPS limit"), null=True, blank=True)
+    iops_write_rate = models.PositiveBigIntegerField(_("write IOPS limit"), null=True, blank=True)
+    bytes_read_rate = models.PositiveBigIntegerField(_("read bytes/s limit"), null=True, blank=True)
+    bytes_write_rate = models.PositiveBigIntegerField(_("write bytes/s limit"), null=True, blank=True)
+    # Offered only to these domains and their subdomains; none means every domain.
+    domains = models.ManyToManyField("accounts.Domain", blank=True, related_name="+")
+    display_offering = models.BooleanField(default=True)
+    created = models.DateTimeField(auto_now_add=True)
+    removed = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["disk_size", "name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Volume(TenantOwned):
@@ -66,6 +112,9 @@ class Volume(TenantOwned):
     virtual_machine = models.ForeignKey("compute.VirtualMachine", null=True, blank=True,
                                         on_delete=models.SET_NULL, related_name="volumes")
     template = models.ForeignKey(Template, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # The offering a data disk (or an ISO-deployed blank root disk) was created from; its I/O limits apply.
+    disk_offering = models.ForeignKey(DiskOffering, null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="+")
     # Set once the agent has created the volume: the host-local pool and the path on that host.
     host = models.ForeignKey("infrastructure.Host", null=True, blank=True, on_delete=models.PROTECT,
                              related_name="volumes")

@@ -116,6 +116,11 @@ class ServiceOfferingFactory(factory.django.DjangoModelFactory):
     cpu_speed = 1000
     memory = 512
 
+    @factory.post_generation
+    def domains(self, create: bool, extracted: list | None, **kwargs: object) -> None:
+        if create and extracted:
+            self.domains.set(extracted)
+
 
 class TemplateFactory(factory.django.DjangoModelFactory):
     class Meta:

@@ -158,7 +158,7 @@ def test_fetch_list_pages_through_more_than_one_page(cloud, live_server, keys):
     VirtualMachine.objects.bulk_create(
         VirtualMachine(name=f"bulk{i}", display_name=f"bulk{i}", instance_name=f"i-{owner.pk}-bulk{i}-VM",
                        zone=cloud.zone, service_offering=cloud.offering, template=cloud.template, account=owner,
-                       domain=owner.domain, user=cloud.alice)
+                       domain=owner.domain, user=cloud.alice, cpu_number=1, cpu_speed=1000, memory=512)
         for i in range(total)
     )
     session = RecordingSession()

@@ -30,7 +30,7 @@ def test_zones(cloud, alice_api):
 
 def test_service_offerings_are_those_of_the_callers_domain(cloud, alice_api, client_for):
     sales = factories.DomainFactory(name="Sales", parent=cloud.alice.account.domain)
-    private = factories.ServiceOfferingFactory(name="Sales only", domain=sales)
+    private = factories.ServiceOfferingFactory(name="Sales only", domains=[sales])
     carol = factories.UserFactory(username="carol", account__name="carol", account__domain=sales)
 
     alice_sees = {o["id"] for o in alice_api.get("/api/v1/service-offerings/").json()["results"]}
