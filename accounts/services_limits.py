@@ -145,9 +145,9 @@ def _actual_usage(*, accounts: Q, resource_type: int) -> int:
         case ResourceType.USER_VM:
             return vms.count()
         case ResourceType.CPU:
-            return vms.aggregate(n=Sum("service_offering__cpu_number"))["n"] or 0
+            return vms.aggregate(n=Sum("cpu_number"))["n"] or 0
         case ResourceType.MEMORY:
-            return vms.aggregate(n=Sum("service_offering__memory"))["n"] or 0
+            return vms.aggregate(n=Sum("memory"))["n"] or 0
         case ResourceType.VOLUME:
             return volumes.count()
         case ResourceType.PRIMARY_STORAGE:

@@ -1,5 +1,5 @@
-"""REST resources for compute: virtual machines (/api/v1/virtual-machines/) and service offerings
-(/api/v1/service-offerings/). Reads go through compute.selectors, writes through compute.services;
+"""REST resources for compute: virtual machines (/api/v1/virtual-machines/); service offerings are in
+compute.api_offerings. Reads go through compute.selectors, writes through compute.services;
 every write that touches a host answers 202 with the job that does it."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from compute import selectors, services
-from compute.models import ServiceOffering, VirtualMachine
+from compute.models import VirtualMachine
 from compute.selectors import VmFilters
 from compute.states import VmState
 from infrastructure.selectors import zone_get
@@ -30,36 +30,6 @@ from portal.rest.filters import CaseInsensitiveChoiceFilter, FilterSet, StrictBo
 from portal.rest.resources import register_resource
 from portal.rest.viewsets import SelectorViewSet
 from storage.selectors import template_get_executable
-
-# --- service offerings ----------------------------------------------------------------------------------
-
-
-class ServiceOfferingSerializer(serializers.ModelSerializer):
-    id = serializers.UUIDField(source="uuid", read_only=True)
-    url = serializers.HyperlinkedIdentityField(view_name="rest:service-offering-detail", lookup_field="uuid",
-                                               lookup_url_kwarg="id")
-
-    class Meta:
-        model = ServiceOffering
-        fields = ["id", "url", "name", "display_text", "cpu_number", "cpu_speed", "memory", "root_disk_size",
-                  "created"]
-        read_only_fields = fields
-
-
-class ServiceOfferingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SelectorViewSet):
-    """Compute offerings (CPU and memory sizes) you may deploy virtual machines with."""
-
-    queryset = ServiceOffering.objects.none()  # the model, for the schema; rows come from the selectors
-    serializer_class = ServiceOfferingSerializer
-    authz_actions = {"*": "offering.list"}
-    ordering_fields = ["name", "cpu_number", "memory", "created"]
-
-    def select(self, caller: User) -> QuerySet[ServiceOffering]:
-        return selectors.offering_list(caller=caller)
-
-    def fetch(self, caller: User, object_id: str) -> ServiceOffering:
-        return selectors.offering_get(caller=caller, offering_id=object_id)
-
 
 # --- virtual machines -----------------------------------------------------------------------------------
 
@@ -88,6 +58,14 @@ class HostRefSerializer(_RefSerializer):
     pass
 
 
+class IsoRefSerializer(_RefSerializer):
+    pass
+
+
+class AffinityGroupRefSerializer(_RefSerializer):
+    pass
+
+
 class VirtualMachineSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
     url = serializers.HyperlinkedIdentityField(view_name="rest:virtual-machine-detail", lookup_field="uuid",
@@ -102,12 +80,22 @@ class VirtualMachineSerializer(serializers.ModelSerializer):
     domain = serializers.CharField(source="domain.cloudstack_path", read_only=True)
     host = serializers.SerializerMethodField()
     instance_name = serializers.SerializerMethodField()
+    iso = IsoRefSerializer(read_only=True, allow_null=True, help_text=_("The ISO in the VM's CD drive."))
+    key_pairs = serializers.SerializerMethodField()
+    affinity_groups = AffinityGroupRefSerializer(many=True, read_only=True)
 
     class Meta:
         model = VirtualMachine
         fields = ["id", "url", "name", "display_name", "state", "zone", "service_offering", "template",
-                  "cpu_number", "cpu_speed", "memory", "account", "domain", "host", "instance_name", "created"]
+                  "cpu_number", "cpu_speed", "memory", "account", "domain", "host", "instance_name", "group",
+                  "ha_enabled", "dynamically_scalable", "iso", "key_pairs", "affinity_groups", "destroyed_at",
+                  "created"]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField(), help_text=_(
+        "Names of the SSH key pairs the VM was given.")))
+    def get_key_pairs(self, vm: VirtualMachine) -> list[str]:
+        return [name for name in vm.key_pair_names.split(",") if name]
 
     def _shows_hosts(self) -> bool:
         """Hosts and hypervisor names are for those who may see hosts (root admins), as in CloudStack."""
@@ -164,6 +152,23 @@ class VirtualMachineDeploySerializer(serializers.Serializer):
     display_name = serializers.CharField(required=False, allow_blank=True, max_length=255)
     start = serializers.BooleanField(required=False, default=True,
                                      help_text=_("Start the VM once created (default true)."))
+    group = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    disk_offering = serializers.UUIDField(required=False, help_text=_(
+        "From a template: a data disk of this disk offering. From an ISO: the root disk's offering (required)."))
+    size_gb = serializers.IntegerField(required=False, min_value=1, help_text=_(
+        "Disk size in GiB for a custom-size disk offering."))
+    root_disk_size_gb = serializers.IntegerField(required=False, min_value=1, help_text=_(
+        "Root disk size in GiB (at least the template's)."))
+    cpu_number = serializers.IntegerField(required=False, min_value=1, help_text=_("For custom offerings."))
+    cpu_speed = serializers.IntegerField(required=False, min_value=1, help_text=_("MHz, for custom offerings."))
+    memory = serializers.IntegerField(required=False, min_value=1, help_text=_("MiB, for custom offerings."))
+    key_pairs = serializers.ListField(child=serializers.CharField(max_length=255), required=False, help_text=_(
+        "Names of SSH key pairs of the owning account."))
+    user_data = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, help_text=_(
+        "cloud-init user-data as plain text (not base64), at most 32 KiB."))
+    affinity_groups = serializers.ListField(child=serializers.UUIDField(), required=False, help_text=_(
+        "Ids of affinity groups of the owning account."))
+    host = serializers.UUIDField(required=False, help_text=_("Deploy on this host (root administrators)."))
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Resolve the ids through the selectors as the caller; an unknown id is an error of its field."""
@@ -185,6 +190,9 @@ class VirtualMachineDeploySerializer(serializers.Serializer):
                                                                zone=resolved["zone"])
             except NotFound as exc:
                 errors["template"] = [exc.message]
+        from compute.api_lifecycle import resolve_deploy_references
+
+        resolve_deploy_references(caller, attrs, resolved, errors)
         if errors:
             raise serializers.ValidationError(errors)
         return {**attrs, **resolved}
@@ -223,12 +231,14 @@ class VirtualMachineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Se
     serializer_class = VirtualMachineSerializer
     filterset_class = VirtualMachineFilterSet
     authz_actions = {"list": "vm.list", "retrieve": "vm.view", "create": "vm.deploy", "start": "vm.start",
-                     "stop": "vm.stop", "reboot": "vm.reboot", "destroy_vm": "vm.destroy"}
+                     "stop": "vm.stop", "reboot": "vm.reboot", "destroy_vm": "vm.destroy", "recover": "vm.recover",
+                     "expunge": "vm.expunge", "restore": "vm.restore"}
     ordering_fields = ["name", "display_name", "state", "created"]
 
     def select(self, caller: User) -> QuerySet[VirtualMachine]:
         # Every VM of the caller's; VirtualMachineFilterSet leaves out the destroyed ones unless asked.
-        return selectors.vm_list(caller=caller, filters=VmFilters(include_destroyed=True))
+        return selectors.vm_list(caller=caller, filters=VmFilters(include_destroyed=True)).select_related(
+            "iso").prefetch_related("affinity_groups")
 
     def fetch(self, caller: User, object_id: str) -> VirtualMachine:
         return selectors.vm_get(caller=caller, vm_id=object_id)
@@ -238,7 +248,12 @@ class VirtualMachineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Se
             return VirtualMachineDeploySerializer
         if self.action == "stop":
             return VirtualMachineStopSerializer
-        return VirtualMachineSerializer
+        from compute import api_lifecycle
+
+        extra = {"start": api_lifecycle.VirtualMachineStartSerializer,
+                 "destroy_vm": api_lifecycle.VirtualMachineDestroySerializer,
+                 "restore": api_lifecycle.VirtualMachineRestoreSerializer}
+        return extra.get(self.action, VirtualMachineSerializer)
 
     @extend_schema(summary=_("List virtual machines"))
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -255,17 +270,24 @@ class VirtualMachineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Se
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        from compute.api_lifecycle import deploy_options
+
         _vm, job = services.vm_deploy(
             caller=request.user, zone=data["zone"], service_offering=data["service_offering"],
             template=data["template"], name=data.get("name") or None, display_name=data.get("display_name", ""),
-            start_vm=data["start"],
+            start_vm=data["start"], **deploy_options(data),
         )
         return job_accepted(request, job)
 
-    @_action_schema(_("Start a virtual machine"))
+    @extend_schema(summary=_("Start a virtual machine"), parameters=[_LOCATION],
+                   responses={202: _ACCEPTED, 409: _CONFLICT, 503: _UNAVAILABLE})
     @action(detail=True, methods=["post"])
     def start(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return job_accepted(request, services.vm_start(caller=request.user, vm=self.get_object()))
+        """Root administrators may name the host to start on (`host`)."""
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return job_accepted(request, services.vm_start(caller=request.user, vm=self.get_object(),
+                                                       host=serializer.validated_data.get("host")))
 
     @_action_schema(_("Stop a virtual machine"), VirtualMachineStopSerializer)
     @action(detail=True, methods=["post"])
@@ -285,5 +307,32 @@ class VirtualMachineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Se
     # Named destroy_vm: `destroy` is the router's name for DELETE, which this API does not offer.
     @action(detail=True, methods=["post"], url_path="destroy", url_name="destroy")
     def destroy_vm(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """A running VM is powered off first. The VM stays listed as Destroyed (with include_destroyed)."""
-        return job_accepted(request, services.vm_destroy(caller=request.user, vm=self.get_object()))
+        """A running VM is powered off first. The VM stays listed as Destroyed (with include_destroyed) and can
+        be recovered until it is expunged: at once with `expunge`, else after the expunge delay."""
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return job_accepted(request, services.vm_destroy(caller=request.user, vm=self.get_object(),
+                                                         expunge=serializer.validated_data["expunge"]))
+
+    @extend_schema(summary=_("Recover a destroyed virtual machine"), request=None,
+                   responses={200: VirtualMachineSerializer, 409: _CONFLICT})
+    @action(detail=True, methods=["post"])
+    def recover(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Destroyed → Stopped, before it is expunged. Immediate: no job."""
+        vm = services.vm_recover(caller=request.user, vm=self.get_object())
+        return Response(VirtualMachineSerializer(selectors.vm_get(caller=request.user, vm_id=str(vm.uuid)),
+                                                 context=self.get_serializer_context()).data)
+
+    @_action_schema(_("Expunge a destroyed virtual machine"))
+    @action(detail=True, methods=["post"])
+    def expunge(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return job_accepted(request, services.vm_expunge(caller=request.user, vm=self.get_object()))
+
+    @_action_schema(_("Restore a virtual machine's root disk"))
+    @action(detail=True, methods=["post"])
+    def restore(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """A fresh root disk from the VM's template, or from `template`; a running VM is restarted."""
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return job_accepted(request, services.vm_restore(caller=request.user, vm=self.get_object(),
+                                                         template=serializer.validated_data.get("template")))

@@ -1,4 +1,4 @@
-"""CloudStack API declarations of compute: virtual machines and service offerings."""
+"""CloudStack API declarations of compute: virtual machines (service offerings: compute.cloudstack_offerings)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,13 @@ from django.utils.translation import gettext_lazy
 from accounts.cloudstack import owner_params
 from accounts.models import Account
 from compute import services
-from compute.models import ServiceOffering, VirtualMachine
-from compute.selectors import VmFilters, offering_get, offering_list, vm_get, vm_list
-from infrastructure.selectors import zone_get
+from compute.models import VirtualMachine
+from compute.selectors import VmFilters, vm_get, vm_list
 from portal.authz import can, owns
 from portal.cloudstack.registry import Call, Command, Listing, ObjectType, Param, ParamType, register, register_object
 from portal.cloudstack.responses import owner_fields
-from portal.errors import InvalidParameter, Unsupported
+from portal.errors import InvalidParameter
 from portal.models import AsyncJob
-from storage.selectors import template_get_executable
 
 T = ParamType
 
@@ -30,7 +28,8 @@ VM_FIELDS = (
     "haenable", "zoneid", "zonename", "templateid", "templatename", "templatedisplaytext", "passwordenabled",
     "serviceofferingid", "serviceofferingname", "cpunumber", "cpuspeed", "memory", "rootdeviceid",
     "rootdevicetype", "hypervisor", "isdynamicallyscalable", "nic", "securitygroup", "affinitygroup", "tags",
-    "hostid", "hostname", "instancename", "jobid", "jobstatus",
+    "hostid", "hostname", "instancename", "jobid", "jobstatus", "group", "osdisplayname", "isoid", "isoname",
+    "isodisplaytext", "keypairs", "keypair",
 )
 
 
@@ -50,7 +49,7 @@ def render_vm(call: Call, vm: VirtualMachine) -> dict[str, Any]:
         "username": vm.user.username if show_creator else None,
         "created": vm.created,
         "state": vm.state,
-        "haenable": False,
+        "haenable": vm.ha_enabled,
         "zoneid": str(vm.zone.uuid),
         "zonename": vm.zone.name,
         "templateid": str(template.uuid),
@@ -65,12 +64,21 @@ def render_vm(call: Call, vm: VirtualMachine) -> dict[str, Any]:
         "rootdeviceid": 0,
         "rootdevicetype": "ROOT",
         "hypervisor": template.hypervisor,
-        "isdynamicallyscalable": False,
+        "isdynamicallyscalable": vm.dynamically_scalable and offering.dynamic_scaling_enabled,
         "nic": [],
         "securitygroup": [],
-        "affinitygroup": [],
+        "affinitygroup": [{"id": str(group.uuid), "name": group.name, "type": group.group_type,
+                           "description": group.description} for group in vm.affinity_groups.all()],
         "tags": [],
     }
+    if vm.group:
+        body["group"] = vm.group
+    body["osdisplayname"] = vm.effective_os_type
+    if vm.iso_id is not None:
+        body.update(isoid=str(vm.iso.uuid), isoname=vm.iso.name, isodisplaytext=vm.iso.display_text or vm.iso.name)
+    if vm.key_pair_names:
+        # `keypairs` since CloudStack 4.17; clients written earlier (libcloud's key_name) read `keypair`.
+        body["keypairs"] = body["keypair"] = vm.key_pair_names
     if show_host:
         body["instancename"] = vm.instance_name
         if vm.host_id:
@@ -97,50 +105,14 @@ def _owner_account(call: Call) -> Account | None:
     return account
 
 
-def deploy_virtual_machine(call: Call) -> tuple[VirtualMachine, AsyncJob]:
-    zone = zone_get(caller=call.caller, zone_id=call.get("zoneid"))
-    offering = offering_get(caller=call.caller, offering_id=call.get("serviceofferingid"))
-    template = template_get_executable(caller=call.caller, template_id=call.get("templateid"), zone=zone)
-    return services.vm_deploy(
-        caller=call.caller, zone=zone, service_offering=offering, template=template,
-        name=call.get("name"), display_name=call.get("displayname", ""), start_vm=call.get("startvm"),
-        account=_owner_account(call),
-    )
-
-
-register(Command(
-    name="deployVirtualMachine",
-    description=gettext_lazy("Creates and automatically starts a virtual machine based on a service offering "
-                             "and a template."),
-    action="vm.deploy",
-    handler=deploy_virtual_machine,
-    is_async=True,
-    creates=True,
-    response_object="virtualmachine",
-    params=(
-        Param("zoneid", T.UUID, required=True, description=gettext_lazy("The zone to deploy the VM in.")),
-        Param("serviceofferingid", T.UUID, required=True,
-              description=gettext_lazy("The service offering (CPU and memory) of the VM.")),
-        Param("templateid", T.UUID, required=True, description=gettext_lazy("The template to deploy from.")),
-        Param("name", max_length=63,
-              description=gettext_lazy("Host name of the VM: letters, digits and hyphens, starting with a "
-                                       "letter.")),
-        Param("displayname", description=gettext_lazy("An optional user-friendly name for the VM.")),
-        Param("startvm", T.BOOLEAN, default=True,
-              description=gettext_lazy("true (the default) starts the VM after creating it.")),
-        Param("account", description=gettext_lazy("The account that will own the VM (with domainid).")),
-        Param("domainid", T.UUID, description=gettext_lazy("The domain of the owning account.")),
-    ),
-))
-
-
 def list_virtual_machines(call: Call) -> QuerySet[VirtualMachine]:
     # `id` goes to the selector too: asked for by id, a Destroyed VM is still listed, as in CloudStack.
     return vm_list(caller=call.caller, filters=VmFilters(
-        id=call.get("id"), state=call.get("state"), zone_id=call.get("zoneid")))
+        id=call.get("id"), state=call.get("state"), zone_id=call.get("zoneid"))).select_related(
+        "iso").prefetch_related("affinity_groups")
 
 
-register(Command(
+LIST_VIRTUAL_MACHINES = register(Command(
     name="listVirtualMachines",
     description=gettext_lazy("Lists virtual machines."),
     action="vm.list",
@@ -151,12 +123,17 @@ register(Command(
         Param("zoneid", T.UUID, description=gettext_lazy("List VMs in this zone.")),
     ),
     listing=Listing(object_name="virtualmachine", render=render_vm, name_substring=True,
-                    keyword_fields=("name", "display_name"), tenant=True, pending_jobs=True),
+                    keyword_fields=("name", "display_name"), tenant=True, pending_jobs=True,
+                    tags="UserVm", extend_page=lambda call, page, rendered: cloudstack_metrics.add_vm_stats(
+                        call, page, rendered)),  # cpuused, networkkbsread, ... (compute.cloudstack_metrics)
 ))
 
 
 def start_virtual_machine(call: Call) -> AsyncJob:
-    return services.vm_start(caller=call.caller, vm=vm_get(caller=call.caller, vm_id=call.get("id")))
+    from compute.cloudstack_lifecycle import host_get
+
+    return services.vm_start(caller=call.caller, vm=vm_get(caller=call.caller, vm_id=call.get("id")),
+                             host=host_get(call, call.get("hostid")))
 
 
 def stop_virtual_machine(call: Call) -> AsyncJob:
@@ -169,80 +146,30 @@ def reboot_virtual_machine(call: Call) -> AsyncJob:
 
 
 def destroy_virtual_machine(call: Call) -> AsyncJob:
-    if call.get("expunge"):
-        raise Unsupported(_("Expunging a VM while destroying it is not supported; destroy it without expunge."))
-    return services.vm_destroy(caller=call.caller, vm=vm_get(caller=call.caller, vm_id=call.get("id")))
+    return services.vm_destroy(caller=call.caller, vm=vm_get(caller=call.caller, vm_id=call.get("id")),
+                               expunge=bool(call.get("expunge")))
 
 
 for _name, _handler, _text, _action, _extra in (
-    ("startVirtualMachine", start_virtual_machine, gettext_lazy("Starts a virtual machine."), "vm.start", ()),
+    ("startVirtualMachine", start_virtual_machine, gettext_lazy("Starts a virtual machine."), "vm.start",
+     (Param("hostid", T.UUID, description=gettext_lazy("Start the VM on this host (root administrators).")),)),
     ("stopVirtualMachine", stop_virtual_machine, gettext_lazy("Stops a virtual machine."), "vm.stop",
      (Param("forced", T.BOOLEAN, default=False,
             description=gettext_lazy("Power the VM off at once instead of asking the guest to shut down.")),)),
     ("rebootVirtualMachine", reboot_virtual_machine, gettext_lazy("Reboots a virtual machine."), "vm.reboot", ()),
     ("destroyVirtualMachine", destroy_virtual_machine, gettext_lazy("Destroys a virtual machine."), "vm.destroy",
      (Param("expunge", T.BOOLEAN, default=False,
-            description=gettext_lazy("Expunge at once (not supported yet).")),)),
+            description=gettext_lazy("Expunge at once instead of after the expunge delay (administrators, or "
+                                     "users when allow.user.expunge.recover.vm is true).")),)),
 ):
     register(Command(name=_name, description=_text, action=_action, handler=_handler, is_async=True,
                      response_object="virtualmachine", params=(VM_ID, *_extra)))
 
 
-# --- service offerings ----------------------------------------------------------------------------------
-
-OFFERING_FIELDS = (
-    "id", "name", "displaytext", "cpunumber", "cpuspeed", "memory", "created", "storagetype", "offerha",
-    "limitcpuuse", "isvolatile", "iscustomized", "issystem", "defaultuse", "domainid", "domain",
-    "hosttags", "storagetags", "deploymentplanner",
-)
-
-
-def render_offering(call: Call, offering: ServiceOffering) -> dict[str, Any]:
-    return {
-        "id": str(offering.uuid),
-        "name": offering.name,
-        "displaytext": offering.display_text or offering.name,
-        "cpunumber": offering.cpu_number,
-        "cpuspeed": offering.cpu_speed,
-        "memory": offering.memory,
-        "created": offering.created,
-        "storagetype": "local",
-        "offerha": False,
-        "limitcpuuse": False,
-        "isvolatile": False,
-        "iscustomized": False,
-        "issystem": False,
-        "defaultuse": False,
-        # CloudStack lists an offering's domains as comma lists of ids and names.
-        "domainid": ",".join(str(d.uuid) for d in offering.domains.all()) or None,
-        "domain": ",".join(d.name for d in offering.domains.all()) or None,
-        # Placement: CloudStack's host tags, storage tags ("tags") and planner; empty ones are left out.
-        "hosttags": offering.host_tags or None,
-        "storagetags": offering.storage_tags or None,
-        "deploymentplanner": offering.deployment_planner or None,
-    }
-
-
-register_object(ObjectType(
-    model="serviceoffering", name="serviceoffering", instance_type="ServiceOffering",
-    lookup=lambda caller, offering_id: offering_get(caller=caller, offering_id=offering_id),
-    render=render_offering, fields=OFFERING_FIELDS,
-))
-
-
-def list_service_offerings(call: Call) -> QuerySet[ServiceOffering]:
-    offerings = offering_list(caller=call.caller).prefetch_related("domains")
-    # There are no system offerings (for system VMs) yet.
-    return offerings.none() if call.get("issystem") else offerings
-
-
-register(Command(
-    name="listServiceOfferings",
-    description=gettext_lazy("Lists the service offerings the caller may deploy with."),
-    action="offering.list",
-    handler=list_service_offerings,
-    response_object="serviceoffering",
-    params=(Param("issystem", T.BOOLEAN, description=gettext_lazy("true lists system VM offerings.")),),
-    listing=Listing(object_name="serviceoffering", render=render_offering,
-                    keyword_fields=("name", "display_text")),
-))
+import compute.cloudstack_affinity  # noqa: E402  (affinity groups)
+import compute.cloudstack_keypairs  # noqa: E402  (SSH key pairs)
+import compute.cloudstack_lifecycle  # noqa: E402  (deploy options, recover, expunge, restore)
+import compute.cloudstack_metrics as cloudstack_metrics  # noqa: E402  (stats fields, listVirtualMachinesMetrics)
+import compute.cloudstack_offerings as cloudstack_offerings  # noqa: E402, F401  (service offerings)
+import compute.cloudstack_vm_snapshots  # noqa: E402, F401  (createVMSnapshot, listVMSnapshot, revert, delete)
+from compute import cloudstack_vm_ops  # noqa: E402, F401  (update, scale, ISO, SSH keys, migration)

@@ -62,12 +62,9 @@ def offering_get(*, caller: User, offering_id: str) -> ServiceOffering:
 
 def offering_list(*, caller: User) -> QuerySet[ServiceOffering]:
     authorize(caller, "offering.list")
-    offerings = ServiceOffering.objects.filter(removed__isnull=True)
-    if caller.account_id and not caller.is_superuser:
-        domain_path = caller.account.domain.path
-        reachable = ServiceOffering.objects.filter(domains__path__in=_ancestor_paths(domain_path))
-        offerings = offerings.filter(Q(domains__isnull=True) | Q(pk__in=reachable.values("pk")))
-    return offerings
+    from storage.selectors_disk_offerings import domain_scoped  # the one domain rule of every offering list
+
+    return domain_scoped(caller, ServiceOffering.objects.filter(removed__isnull=True))
 
 
 def _ancestor_paths(path: str) -> list[str]:

@@ -10,23 +10,24 @@ from __future__ import annotations
 import re
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.limits import ResourceType
-from accounts.models import Account, User
-from accounts.services_limits import resource_release, resource_reserve
+from accounts.models import Account
+from accounts.services_limits import resource_release
 from compute.models import ServiceOffering, VirtualMachine
 from compute.states import VM_STATE_MACHINE, VmEvent, VmState
-from infrastructure.models import AllocationState, Host, Zone
+from infrastructure.models import Host
 from infrastructure.placement import Request, host_release, host_reserve, place_vm
-from portal.authz import Role, authorize, role_of
 from portal.errors import InsufficientCapacity, InvalidParameter, InvalidState
 from portal.events import event_emit
-from portal.jobs import DEFAULT_QUEUE, job_submit
+from portal.jobs import DEFAULT_QUEUE
 from portal.models import AsyncJob
 from portal.tags import comma_list
-from storage.models import Template, Volume
+from storage.models import Volume
 from storage.placement import pool_release
+from storage.states import VOLUME_STATE_MACHINE, VolumeEvent
 
 HOSTNAME_RE = re.compile(r"^[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
 JOB_MODULE = "compute.tasks"
@@ -40,103 +41,75 @@ def _validate_name(name: str) -> None:
         )
 
 
-@transaction.atomic
-def vm_deploy(
-    *,
-    caller: User,
-    zone: Zone,
-    service_offering: ServiceOffering,
-    template: Template,
-    name: str | None = None,
-    display_name: str = "",
-    start_vm: bool = True,
-    account: Account | None = None,
-) -> tuple[VirtualMachine, AsyncJob]:
-    """Create a VM and its ROOT volume; with start_vm, reserve a host and start it there."""
-    authorize(caller, "vm.deploy")
-    owner = account or caller.account
-    if owner is None:
-        raise InvalidParameter(_("The VM needs an owning account."))
-    if owner != caller.account:
-        authorize(caller, "vm.deploy", _OwnerProbe(owner))
-    if zone.allocation_state != AllocationState.ENABLED and role_of(caller) is not Role.ROOT_ADMIN:
-        raise InvalidParameter(_("Zone %(zone)s is disabled.") % {"zone": zone.name})
-    if template.zone_id not in (None, zone.pk):
-        raise InvalidParameter(_("Template %(t)s is not available in zone %(z)s.") % {"t": template.name,
-                                                                                     "z": zone.name})
-    if name:
-        _validate_name(name)
-    if display_name and len(display_name) > 255:
-        raise InvalidParameter(_("The display name is longer than 255 characters."))
-    # Counted first: over a limit, LimitExceeded rolls this transaction back and nothing is created.
-    root_size = service_offering.root_disk_size or template.size
-    for resource_type, amount in (*_instance_resources(service_offering), (ResourceType.VOLUME, 1),
-                                  (ResourceType.PRIMARY_STORAGE, root_size)):
-        resource_reserve(account=owner, resource_type=resource_type, amount=amount)
-
-    vm = VirtualMachine.objects.create(
-        name=name or "pending", display_name=display_name or name or "", state=VmState.STOPPED, zone=zone,
-        service_offering=service_offering, template=template, account=owner, domain_id=owner.domain_id,
-        user=caller, cpu_number=service_offering.cpu_number, cpu_speed=service_offering.cpu_speed,
-        memory=service_offering.memory,
-    )
-    updates = {"instance_name": f"i-{owner.pk}-{vm.pk}-VM"}
-    if not name:
-        updates["name"] = updates["display_name"] = f"VM-{vm.uuid}"
-    VirtualMachine.objects.filter(pk=vm.pk).update(**updates)
-    for field, value in updates.items():
-        setattr(vm, field, value)
-    root = Volume.objects.create(
-        name=f"ROOT-{vm.pk}", volume_type=Volume.Type.ROOT, state=Volume.State.ALLOCATED,
-        size=root_size, zone=zone, virtual_machine=vm,
-        template=template, account=owner, domain_id=owner.domain_id,
-    )
-    event_emit(type="VM.CREATE", description=_("Created VM %(name)s") % {"name": vm.name}, account=owner,
-               user=caller, resource=vm)
-
-    if not start_vm:
-        job = job_submit(caller=caller, account=owner, cmd="deployVirtualMachine",
-                         handler=f"{JOB_MODULE}.run_vm_allocate", instance=vm, queue=DEFAULT_QUEUE,
-                         event_type="VM.CREATE", description=_("Deploying VM %(name)s") % {"name": vm.name})
-        return vm, job
-    placement = place_vm(_placement_request(vm, service_offering, root_size=root_size))
-    host = placement.host
-    if placement.storage_pool is not None:
-        Volume.objects.filter(pk=root.pk).update(storage_pool=placement.storage_pool)
-    VM_STATE_MACHINE.transit(vm, VmEvent.START_REQUESTED, host=host, last_host=host)
-    job = job_submit(caller=caller, account=owner, cmd="deployVirtualMachine",
-                     handler=f"{JOB_MODULE}.run_vm_start", instance=vm, queue=host.queue,
-                     params={"deploy": True}, event_type="VM.CREATE",
-                     description=_("Deploying VM %(name)s") % {"name": vm.name})
-    return vm, job
-
-
 def _placement_request(vm: VirtualMachine, offering: ServiceOffering, *, root_size: int | None = None,
                        cluster: object | None = None) -> Request:
-    """What the planners need: the VM's size, its owner (user planners weigh the account) and the offering's
-    host tags, storage tags and planner."""
+    """What the planners need: the VM's size, its owner (user planners weigh the account), the offering's
+    host tags, storage tags and planner, and the hosts its affinity groups exclude or require."""
+    avoid, only = _affinity_constraints(vm)
     return Request(zone=vm.zone, account=vm.account, cpu_mhz=vm.cpu_mhz, memory_bytes=vm.memory_bytes,
                    host_tags=tuple(comma_list(offering.host_tags)), planner=offering.deployment_planner,
-                   root_size=root_size, storage_tags=tuple(comma_list(offering.storage_tags)), cluster=cluster)
+                   root_size=root_size, storage_tags=tuple(comma_list(offering.storage_tags)), cluster=cluster,
+                   affinity_avoid_hosts=avoid, affinity_only_hosts=only)
 
 
-def _reserve_for_start(vm: VirtualMachine) -> object:
+def _affinity_constraints(vm: VirtualMachine) -> tuple[frozenset[int], frozenset[int] | None]:
+    """compute.services_affinity's constraints when that module is installed; none otherwise."""
+    try:
+        from compute.services_affinity import affinity_constraints
+    except ImportError:
+        return frozenset(), None
+    return affinity_constraints(vm)
+
+
+def _reserve_for_start(vm: VirtualMachine, host: Host | None = None) -> Host:
     """A stopped VM starts where its root disk is reachable: anywhere the planner picks in the pool's cluster
-    (or zone) when the disk is on primary storage, else on the host holding its local disk."""
+    (or zone) when the disk is on primary storage, else on the host holding its local disk.
+
+    `host` (root admins' hostid) must be such a place; it is checked for room like any other choice."""
     root = vm.volumes.filter(volume_type=Volume.Type.ROOT, removed__isnull=True).select_related(
-        "storage_pool", "storage_pool__cluster").first()
+        "storage_pool", "storage_pool__cluster", "storage_pool__host").first()
     if root is not None and root.host_id is None and root.storage_pool_id is None:
         # Never created yet (deployed with startvm=false): placed like a deploy, storage included.
+        if host is not None:
+            return _reserve_on_host(vm, host, root)
         placement = place_vm(_placement_request(vm, vm.service_offering, root_size=root.size))
         if placement.storage_pool is not None:
             Volume.objects.filter(pk=root.pk).update(storage_pool=placement.storage_pool)
         return placement.host
     pool = root.storage_pool if root is not None else None
     if pool is None or pool.scope == pool.Scope.HOST:
-        return host_reserve(zone=vm.zone, cpu_mhz=vm.cpu_mhz, memory_bytes=vm.memory_bytes,
-                            only=vm.last_host or (pool.host if pool is not None else None))
+        local = vm.last_host or (pool.host if pool is not None else None) or (root.host if root else None)
+        if host is not None and local is not None and host.pk != local.pk:
+            raise InvalidParameter(_("VM %(name)s has its root disk on host %(local)s; it cannot start on "
+                                     "%(host)s.") % {"name": vm.name, "local": local.name, "host": host.name})
+        return host_reserve(zone=vm.zone, cpu_mhz=vm.cpu_mhz, memory_bytes=vm.memory_bytes, only=host or local)
+    if host is not None:
+        if pool.scope == pool.Scope.CLUSTER and host.cluster_id != pool.cluster_id:
+            raise InvalidParameter(_("Host %(host)s cannot reach the root disk of VM %(name)s (storage pool "
+                                     "%(pool)s).") % {"host": host.name, "name": vm.name, "pool": pool.name})
+        return host_reserve(zone=vm.zone, cpu_mhz=vm.cpu_mhz, memory_bytes=vm.memory_bytes, only=host)
     cluster = pool.cluster if pool.scope == pool.Scope.CLUSTER else None
     return place_vm(_placement_request(vm, vm.service_offering, cluster=cluster)).host
+
+
+def _reserve_on_host(vm: VirtualMachine, host: Host, root: Volume) -> Host:
+    """Place a VM whose disks do not exist yet on the host an admin chose: room on the host, and a pool it
+    reaches for the root disk when the zone has primary storage."""
+    from storage.models import StoragePool
+    from storage.placement import reserve_on_host
+
+    if host.zone_id != vm.zone_id:
+        raise InvalidParameter(_("Host %(host)s is not in zone %(zone)s.") % {"host": host.name,
+                                                                             "zone": vm.zone.name})
+    reserved = host_reserve(zone=vm.zone, cpu_mhz=vm.cpu_mhz, memory_bytes=vm.memory_bytes, only=host)
+    if StoragePool.objects.filter(zone=vm.zone, removed__isnull=True).exists():
+        pool = reserve_on_host(reserved, root.size, tuple(comma_list(vm.service_offering.storage_tags)))
+        if pool is None:
+            raise InsufficientCapacity(_("Host %(host)s reaches no storage pool with room for %(size)s bytes.")
+                                       % {"host": host.name, "size": root.size})
+        Volume.objects.filter(pk=root.pk).update(storage_pool=pool)
+        root.storage_pool = pool
+    return reserved
 
 
 class _OwnerProbe:
@@ -152,82 +125,23 @@ def _locked(vm: VirtualMachine) -> VirtualMachine:
                                                  "account").get(pk=vm.pk)
 
 
-@transaction.atomic
-def vm_start(*, caller: User, vm: VirtualMachine) -> AsyncJob:
-    authorize(caller, "vm.start", vm)
-    vm = _locked(vm)
-    VM_STATE_MACHINE.check(vm, VmEvent.START_REQUESTED)
-    host = _reserve_for_start(vm)
-    VM_STATE_MACHINE.transit(vm, VmEvent.START_REQUESTED, host=host, last_host=host)
-    return job_submit(caller=caller, account=vm.account, cmd="startVirtualMachine",
-                      handler=f"{JOB_MODULE}.run_vm_start", instance=vm, queue=host.queue,
-                      event_type="VM.START", description=_("Starting VM %(name)s") % {"name": vm.name})
-
-
-@transaction.atomic
-def vm_stop(*, caller: User, vm: VirtualMachine, forced: bool = False) -> AsyncJob:
-    authorize(caller, "vm.stop", vm)
-    vm = _locked(vm)
-    VM_STATE_MACHINE.transit(vm, VmEvent.STOP_REQUESTED)
-    return job_submit(caller=caller, account=vm.account, cmd="stopVirtualMachine",
-                      handler=f"{JOB_MODULE}.run_vm_stop", instance=vm, queue=vm.host.queue,
-                      params={"forced": bool(forced)}, event_type="VM.STOP",
-                      description=_("Stopping VM %(name)s") % {"name": vm.name})
-
-
-@transaction.atomic
-def vm_reboot(*, caller: User, vm: VirtualMachine) -> AsyncJob:
-    authorize(caller, "vm.reboot", vm)
-    vm = _locked(vm)
-    VM_STATE_MACHINE.check(vm, VmEvent.REBOOT_REQUESTED)
-    return job_submit(caller=caller, account=vm.account, cmd="rebootVirtualMachine",
-                      handler=f"{JOB_MODULE}.run_vm_reboot", instance=vm, queue=vm.host.queue,
-                      event_type="VM.REBOOT", description=_("Rebooting VM %(name)s") % {"name": vm.name})
-
-
-@transaction.atomic
-def vm_destroy(*, caller: User, vm: VirtualMachine) -> AsyncJob:
-    """A running VM is stopped (forced) first; the VM is Destroyed once its domain is gone from the host."""
-    authorize(caller, "vm.destroy", vm)
-    vm = _locked(vm)
-    if vm.state == VmState.RUNNING:
-        VM_STATE_MACHINE.transit(vm, VmEvent.STOP_REQUESTED)
-    else:
-        VM_STATE_MACHINE.transit(vm, VmEvent.DESTROY_REQUESTED)
-        _release_destroyed(vm)
-    target = vm.host or vm.last_host
-    return job_submit(caller=caller, account=vm.account, cmd="destroyVirtualMachine",
-                      handler=f"{JOB_MODULE}.run_vm_destroy", instance=vm,
-                      queue=target.queue if target else DEFAULT_QUEUE,
-                      event_type="VM.DESTROY", description=_("Destroying VM %(name)s") % {"name": vm.name})
-
-
-@transaction.atomic
-def vm_expunge(*, caller: User, vm: VirtualMachine) -> AsyncJob:
-    """Remove a Destroyed VM for good: its volumes are deleted on the host that holds them and their volume
-    and primary storage counts released (what an account's deletion needs; CloudStack's expungeVirtualMachine).
-    The host work is a job on that host's queue."""
-    authorize(caller, "vm.destroy", vm)
-    vm = _locked(vm)
-    VM_STATE_MACHINE.transit(vm, VmEvent.EXPUNGE_REQUESTED)
-    target = vm.last_host or vm.host
-    return job_submit(caller=caller, account=vm.account, cmd="expungeVirtualMachine",
-                      handler=f"{JOB_MODULE}.run_vm_expunge", instance=vm,
-                      queue=target.queue if target else DEFAULT_QUEUE,
-                      event_type="VM.EXPUNGE", description=_("Expunging VM %(name)s") % {"name": vm.name})
-
-
 def _release_destroyed(vm: VirtualMachine) -> None:
     """Called exactly where a VM enters Destroyed. CloudStack frees instance, CPU and memory counts on destroy;
-    the ROOT volume (volume and primary storage counts) stays counted until it is expunged, which does not
-    exist yet."""
-    for resource_type, amount in _instance_resources(vm.service_offering):
+    the volumes (volume and primary storage counts) stay counted until the VM is expunged."""
+    for resource_type, amount in _instance_resources(vm):
         resource_release(account=vm.account, resource_type=resource_type, amount=amount)
 
 
-def _instance_resources(offering: ServiceOffering) -> tuple[tuple[int, int], ...]:
-    """What one VM of this offering counts against limits while it exists (deploy reserves, destroy releases)."""
-    return ((ResourceType.USER_VM, 1), (ResourceType.CPU, offering.cpu_number), (ResourceType.MEMORY, offering.memory))
+def _instance_resources(vm: VirtualMachine) -> tuple[tuple[int, int], ...]:
+    """What one VM counts against limits while it exists (deploy and recover reserve, destroy releases): its
+    own size, which for a custom offering is not the offering's."""
+    return ((ResourceType.USER_VM, 1), (ResourceType.CPU, vm.cpu_number), (ResourceType.MEMORY, vm.memory))
+
+
+def _vm_queue(vm: VirtualMachine) -> str:
+    """The queue of the host that has the VM's domain and disks: where it runs, else where it ran."""
+    target = vm.host or vm.last_host
+    return target.queue if target is not None else DEFAULT_QUEUE
 
 
 # --- worker side: what the host reported --------------------------------------------------------------
@@ -322,8 +236,13 @@ def vm_record_destroyed(*, vm: VirtualMachine) -> None:
     if vm.state == VmState.STOPPING:
         vm_record_stopped(vm=vm)
     if vm.state != VmState.DESTROYED:
-        VM_STATE_MACHINE.transit(vm, VmEvent.DESTROY_REQUESTED)
+        VM_STATE_MACHINE.transit(vm, VmEvent.DESTROY_REQUESTED, destroyed_at=timezone.now())
         _release_destroyed(vm)
+    # The destroy job undefined the domain, which drops libvirt's snapshot records: a recovered VM starts
+    # without VM snapshots, so their rows go now rather than point at nothing.
+    from compute.services_vm_snapshots import vm_snapshots_discard
+
+    vm_snapshots_discard(vm)
     event_emit(type="VM.DESTROY", description=_("VM %(name)s destroyed") % {"name": vm.name},
                account=vm.account, resource=vm)
 
@@ -331,11 +250,12 @@ def vm_record_destroyed(*, vm: VirtualMachine) -> None:
 @transaction.atomic
 def vm_record_expunged(*, vm: VirtualMachine) -> None:
     """The host deleted the VM's volumes: they stop counting, and the VM is marked removed."""
-    from django.utils import timezone
-
-    from storage.states import VOLUME_STATE_MACHINE, VolumeEvent
+    from compute.services_vm_snapshots import vm_snapshots_discard
+    from portal.services_tags import tags_remove_for
 
     now = timezone.now()
+    vm_snapshots_discard(vm)  # none left after a destroy; an Error VM expunged directly may still have some
+    tags_remove_for(resource_type="UserVm", resource_ids=[vm.pk])
     for volume in vm.volumes.filter(removed__isnull=True).select_related("storage_pool"):
         if volume.state in (Volume.State.READY, Volume.State.ALLOCATED):
             VOLUME_STATE_MACHINE.transit(volume, VolumeEvent.DESTROY_REQUESTED)
@@ -356,3 +276,22 @@ def ensure_state(vm: VirtualMachine, *states: str) -> None:
     if vm.state not in states:
         raise InvalidState(_("VM %(name)s is %(state)s, expected %(expected)s.") % {
             "name": vm.name, "state": vm.state, "expected": "/".join(states)})
+
+
+# The request-side services live in their own modules; `compute.services` stays the one name doors import.
+from compute.services_deploy import vm_deploy  # noqa: E402
+from compute.services_lifecycle import (  # noqa: E402
+    vm_destroy,
+    vm_expunge,
+    vm_expunge_due,
+    vm_reboot,
+    vm_recover,
+    vm_restore,
+    vm_start,
+    vm_stop,
+)
+
+__all__ = ["HOSTNAME_RE", "ensure_state", "vm_deploy", "vm_deploy_retry", "vm_destroy", "vm_expunge",
+           "vm_expunge_due", "vm_reboot", "vm_record_destroyed", "vm_record_expunged", "vm_record_running",
+           "vm_record_start_failed", "vm_record_stop_failed", "vm_record_stopped", "vm_recover", "vm_restore",
+           "vm_start", "vm_stop"]

@@ -68,6 +68,9 @@ class Agent:
         if self.host_ids is None:
             threading.Thread(target=self._watch_new_hosts, name="agent-host-watch", daemon=True).start()
         threading.Thread(target=self._heartbeat, name="agent-heartbeat", daemon=True).start()
+        threading.Thread(target=self._metrics, name="agent-metrics", daemon=True).start()
+        if self.default_queue:  # one expunge round per cloud, not one per host agent
+            threading.Thread(target=self._expunge, name="agent-expunge", daemon=True).start()
 
     def _heartbeat(self) -> None:
         """Every heartbeat interval, queue a heartbeat for each served host (infrastructure.heartbeat)."""
@@ -79,6 +82,38 @@ class Agent:
                 submit_heartbeats(sorted(self.served))
             except Exception:  # a broker hiccup must not end the heartbeat for good
                 logger.exception("agent: submitting heartbeats failed")
+
+    def _metrics(self) -> None:
+        """Every vm.stats.interval, queue a VM metrics collection per served host, and from the agent serving
+        the default queue the downsampling and pruning (compute.tasks_metrics). Read each round."""
+        from compute.tasks_metrics import metrics_wait, submit_metrics
+
+        while not self._stop.wait(metrics_wait()):
+            try:
+                close_old_connections()
+                submit_metrics(sorted(self.served), maintain=self.default_queue)
+            except Exception:  # a broker hiccup must not end metrics collection for good
+                logger.exception("agent: submitting VM metrics collection failed")
+
+    def _expunge(self) -> None:
+        """Every expunge.interval, queue CloudStack's expunge round (compute.tasks.vm_expunge_due_task): VMs
+        destroyed longer than expunge.delay ago are expunged. Read each round, so a changed setting applies."""
+        from compute.tasks import vm_expunge_due_task
+        from portal.configuration import config_value
+
+        while True:
+            try:
+                close_old_connections()
+                interval = float(config_value("expunge.interval"))
+            except Exception:  # the database may be briefly away; try again a minute later
+                logger.exception("agent: reading expunge.interval failed")
+                interval = 60.0
+            if self._stop.wait(interval):
+                return
+            try:
+                vm_expunge_due_task.apply_async(queue=DEFAULT_QUEUE, expires=interval)
+            except Exception:  # a broker hiccup must not end the expunge rounds for good
+                logger.exception("agent: submitting the expunge round failed")
 
     def _sync(self, host_id: int) -> None:
         from infrastructure.tasks import host_sync

@@ -56,6 +56,15 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "api.discover": EVERYONE,
     "zone.list": EVERYONE,
     "offering.list": EVERYONE,
+    # Compute and disk offerings (issue 6): the catalogue is the root admin's; everyone lists what their domain
+    # may use (compute.selectors.offering_list, storage.selectors_disk_offerings).
+    "offering.create": ROOT,
+    "offering.update": ROOT,
+    "offering.delete": ROOT,
+    "diskoffering.list": EVERYONE,
+    "diskoffering.create": ROOT,
+    "diskoffering.update": ROOT,
+    "diskoffering.delete": ROOT,
     "template.list": EVERYONE,
     "vm.list": EVERYONE,
     "vm.view": EVERYONE,
@@ -65,6 +74,42 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "vm.reboot": EVERYONE,
     "vm.destroy": EVERYONE,
     "vm.console": EVERYONE,
+    # VM operations (issue 6, vm-ops): owners edit, resize and re-key their VMs; moving a VM between hosts
+    # (and seeing where it could go) is infrastructure work, root admins only, as in CloudStack.
+    "vm.update": EVERYONE,
+    "vm.scale": EVERYONE,
+    "vm.change_offering": EVERYONE,
+    "vm.iso": EVERYONE,
+    "vm.reset_ssh_key": EVERYONE,
+    "vm.migrate": ROOT,
+    # VM metrics (charts, listVirtualMachinesMetrics): whoever may see a VM sees its usage.
+    "vm.metrics": EVERYONE,
+    # Lifecycle (issue 6): recover and expunge are further limited to admins unless the account's
+    # allow.user.expunge.recover.vm setting allows users (compute.services_lifecycle), as in CloudStack.
+    "vm.recover": EVERYONE,
+    "vm.expunge": EVERYONE,
+    "vm.restore": EVERYONE,
+    # VM snapshots (issue 6): whoever may see a VM lists its snapshots; its owners (or a "change" grant on it)
+    # take, revert and delete them (compute.services_vm_snapshots).
+    "vm.snapshot.list": EVERYONE,
+    "vm.snapshot.create": EVERYONE,
+    "vm.snapshot.revert": EVERYONE,
+    "vm.snapshot.delete": EVERYONE,
+    # SSH key pairs, affinity groups and resource tags (issue 6): an account's own, like its VMs; admins act
+    # for the accounts they manage (ownership is checked on each object).
+    "keypair.list": EVERYONE,
+    "keypair.create": EVERYONE,
+    "keypair.delete": EVERYONE,
+    "affinity.list": EVERYONE,
+    "affinity.create": EVERYONE,
+    "affinity.delete": EVERYONE,
+    "affinity.update_vm": EVERYONE,
+    "tag.list": EVERYONE,
+    "tag.create": EVERYONE,
+    "tag.delete": EVERYONE,
+    "iso.list": EVERYONE,
+    "iso.register": EVERYONE,
+    "iso.delete": EVERYONE,
     "job.list": EVERYONE,
     "job.view": EVERYONE,
     "event.list": EVERYONE,
@@ -164,6 +209,17 @@ OBJECT_PERMISSIONS: dict[str, str] = {
     "vm.reboot": "compute.operate_virtualmachine",
     "vm.destroy": "compute.delete_virtualmachine",
     "vm.console": "compute.console_virtualmachine",
+    "vm.iso": "compute.operate_virtualmachine",
+    "vm.update": "compute.change_virtualmachine",
+    "vm.scale": "compute.change_virtualmachine",
+    "vm.change_offering": "compute.change_virtualmachine",
+    "vm.reset_ssh_key": "compute.change_virtualmachine",
+    "vm.recover": "compute.delete_virtualmachine",
+    "vm.expunge": "compute.delete_virtualmachine",
+    "vm.restore": "compute.change_virtualmachine",
+    "vm.snapshot.create": "compute.change_virtualmachine",
+    "vm.snapshot.revert": "compute.change_virtualmachine",
+    "vm.snapshot.delete": "compute.change_virtualmachine",
 }
 
 

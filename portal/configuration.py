@@ -165,6 +165,29 @@ _DECLARED = (
         "On destroy, force-stop takes this value"), ADVANCED),
     Setting("allow.user.expunge.recover.vm", Kind.BOOLEAN, "false", gettext_lazy(
         "Determines whether users can expunge or recover their vm"), ADVANCED, Scope.ACCOUNT),
+    # Bounds of a custom-size disk offering's size, in GiB (storage.services_disk_offerings).
+    Setting("custom.diskoffering.size.min", Kind.INTEGER, "1", gettext_lazy(
+        "Minimum size in GB for custom disk offering."), ADVANCED, minimum=1),
+    Setting("custom.diskoffering.size.max", Kind.INTEGER, "1024", gettext_lazy(
+        "Maximum size in GB for custom disk offering."), ADVANCED, minimum=1),
+    # VM metrics (compute.tasks_metrics). CloudStack's names and units; the interval is capped below five
+    # minutes so raw samples stay finer than the 5-minute rows they are averaged into. The two downsampled
+    # retentions are Cirrostack's own (CloudStack keeps raw samples only).
+    Setting("vm.stats.interval", Kind.INTEGER, "60000", gettext_lazy(
+        "The interval (in milliseconds) when vm stats are retrieved from agents."), ADVANCED, minimum=0,
+        maximum=240000),
+    Setting("vm.stats.max.retention.time", Kind.INTEGER, "720", gettext_lazy(
+        "The maximum time (in minutes) for keeping VM stats records in the database. The VM stats cleanup "
+        "process will be disabled if this is set to 0 or less than 0."), ADVANCED),
+    Setting("vm.stats.5min.retention.time", Kind.INTEGER, "2880", gettext_lazy(
+        "The maximum time (in minutes) the 5-minute averages of VM stats (the one-day charts) stay in the "
+        "database. Their cleanup is disabled if this is 0 or less."), ADVANCED),
+    Setting("vm.stats.hourly.retention.time", Kind.INTEGER, "20160", gettext_lazy(
+        "The maximum time (in minutes) the hourly averages of VM stats (the one-week charts) stay in the "
+        "database. Their cleanup is disabled if this is 0 or less."), ADVANCED),
+    # VM snapshots per VM (compute.services_vm_snapshots).
+    Setting("vmsnapshot.max", Kind.INTEGER, "10", gettext_lazy(
+        "Maximum vm snapshots for a single vm"), ADVANCED, minimum=0),
 )
 
 SETTINGS: dict[str, Setting] = {setting.name: setting for setting in _DECLARED}

@@ -98,4 +98,6 @@ register(Command(
                     expand=one_entry_per_zone),
 ))
 
-from storage import cloudstack_pools  # noqa: E402, F401  (primary storage and image stores)
+# Disk offerings; listIsos; primary storage and image stores
+import storage.cloudstack_disk_offerings as cloudstack_disk_offerings  # noqa: E402, F401
+from storage import cloudstack_isos, cloudstack_pools  # noqa: E402, F401

@@ -15,9 +15,13 @@ from storage.models import Template
 TEMPLATE_FILTERS = ("featured", "self", "selfexecutable", "sharedexecutable", "executable", "community", "all")
 
 
-def template_list(*, caller: User, template_filter: str = "executable", zone: Zone | None = None) -> QuerySet[Template]:
+def template_list(*, caller: User, template_filter: str = "executable", zone: Zone | None = None,
+                  isos: bool = False) -> QuerySet[Template]:
+    """Templates, or with isos=True the ISOs (one table, as in CloudStack; each listing shows only its kind)."""
     authorize(caller, "template.list")
     templates = Template.objects.select_related("zone", "account", "domain").filter(removed__isnull=True)
+    templates = (templates.filter(format=Template.Format.ISO) if isos
+                 else templates.exclude(format=Template.Format.ISO))
     if template_filter == "featured":
         templates = templates.filter(is_featured=True, is_public=True)
     elif template_filter in ("self", "selfexecutable"):

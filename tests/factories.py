@@ -110,6 +110,7 @@ class HostFactory(factory.django.DjangoModelFactory):
 class ServiceOfferingFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = ServiceOffering
+        skip_postgeneration_save = True  # the domains hook only sets a many-to-many relation
 
     name = factory.Sequence(lambda n: f"offering{n}")
     cpu_number = 1

@@ -41,6 +41,28 @@ class VolumeNotFound(HypervisorError):
     """The named storage volume does not exist in the pool."""
 
 
+class SnapshotNotFound(HypervisorError):
+    """The named snapshot does not exist for that domain (deleted, or taken on another host)."""
+
+
+class SnapshotUnsupported(HypervisorError):
+    """The snapshot asked for cannot be taken in the domain's current state.
+
+    QEMU cannot take an internal disk-only snapshot of a running domain (libvirt: "internal snapshot
+    of a running VM must include the memory state"); the service layer refuses such a request, or
+    takes it with memory, or stops the VM first. Raised on every driver, so the simulator behaves
+    like production.
+    """
+
+
+class DeviceNotFound(HypervisorError):
+    """The domain has no disk at the given target (e.g. ejecting from a drive that does not exist)."""
+
+
+class MigrationFailed(HypervisorError):
+    """A migration failed or timed out; the domain still runs (or stays defined) on the source."""
+
+
 class ConnectionsNotAllowed(HypervisorError):
     """This process has not opted in to opening hypervisor connections.
 
@@ -94,6 +116,10 @@ _BY_CODE: dict[int, type[HypervisorError]] = {
     libvirt.VIR_ERR_NO_DOMAIN: DomainNotFound,
     libvirt.VIR_ERR_NO_STORAGE_POOL: PoolNotFound,
     libvirt.VIR_ERR_NO_STORAGE_VOL: VolumeNotFound,
+    libvirt.VIR_ERR_NO_DOMAIN_SNAPSHOT: SnapshotNotFound,
+    libvirt.VIR_ERR_MIGRATE_UNSAFE: MigrationFailed,
+    libvirt.VIR_ERR_MIGRATE_PERSIST_FAILED: MigrationFailed,
+    libvirt.VIR_ERR_MIGRATE_FINISH_OK: MigrationFailed,
 }
 
 

@@ -53,23 +53,74 @@ def _check_positive_int(value: int, what: str) -> int:
 
 
 @dataclass(frozen=True)
+class IoTune:
+    """A disk's I/O ceilings (libvirt ``<iotune>``), from a disk offering; None means unlimited.
+
+    Only the read/write split is offered: CloudStack's disk offerings state read and write rates
+    separately, and libvirt refuses a total together with a read or write limit anyway.
+    """
+
+    read_iops_sec: int | None = None
+    write_iops_sec: int | None = None
+    read_bytes_sec: int | None = None
+    write_bytes_sec: int | None = None
+
+    def __post_init__(self) -> None:
+        for key, value in self.limits().items():
+            _check_positive_int(value, f"iotune {key}")
+
+    def limits(self) -> dict[str, int]:
+        """The limits that are set, by libvirt's names (what ``<iotune>`` and setBlockIoTune take)."""
+        values = {
+            "read_bytes_sec": self.read_bytes_sec,
+            "write_bytes_sec": self.write_bytes_sec,
+            "read_iops_sec": self.read_iops_sec,
+            "write_iops_sec": self.write_iops_sec,
+        }
+        return {key: value for key, value in values.items() if value is not None}
+
+
+# A CD-ROM on virtio-blk does not exist, and the guest kernel has no AHCI driver (SATA CDs are invisible to it),
+# so CD drives default to IDE; the caller picks the target (hdc: the ISO drive, hdd: the config drive).
+DEFAULT_BUS = {"disk": "virtio", "cdrom": "ide"}
+
+
+@dataclass(frozen=True)
 class DiskSpec:
-    """One file-backed disk; the caller decides paths and targets so they match its volume records."""
+    """One file-backed disk; the caller decides paths and targets so they match its volume records.
+
+    A CD-ROM may have an empty ``path``: an empty drive, which media can be inserted into later without
+    hot-plugging a device (IDE cannot hot-plug). ``bus`` defaults to virtio for disks and ide for CD-ROMs.
+    """
 
     path: str
     format: str = "qcow2"
     target: str = "vda"
-    bus: str = "virtio"
+    bus: str = ""  # "" = DEFAULT_BUS for the device
     device: str = "disk"  # or "cdrom"
     readonly: bool = False
+    iotune: IoTune | None = None
 
     def __post_init__(self) -> None:
-        _check_nonempty(self.path, "disk path")
-        _check_nonempty(self.format, "disk format")
-        _check_nonempty(self.target, "disk target")
-        _check_nonempty(self.bus, "disk bus")
         if self.device not in DISK_DEVICES:
             raise ValueError(f"disk device must be one of {sorted(DISK_DEVICES)}, got {self.device!r}")
+        if self.device == "cdrom":
+            _check_text(self.path, "disk path")
+        else:
+            _check_nonempty(self.path, "disk path")
+        _check_nonempty(self.format, "disk format")
+        _check_nonempty(self.target, "disk target")
+        _check_text(self.bus, "disk bus")
+        if not self.bus:
+            object.__setattr__(self, "bus", DEFAULT_BUS[self.device])
+        if self.device == "cdrom" and self.bus == "virtio":
+            raise ValueError("a CD-ROM cannot be on the virtio bus; use ide (or scsi/sata)")
+        if self.iotune is not None and not isinstance(self.iotune, IoTune):
+            raise TypeError("iotune must be an IoTune")
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.path
 
 
 @dataclass(frozen=True)
@@ -93,6 +144,13 @@ class DomainSpec:
     vnc_password: str | None = None
     cpu_shares: int | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    # Live scaling: the domain is sized for these maximums at boot and runs with vcpus/memory_mib of them.
+    max_vcpus: int | None = None
+    max_memory_mib: int | None = None
+    # CPU cap: at most quota µs of CPU time per vCPU in every period (CFS bandwidth).
+    cpu_quota_us: int | None = None
+    cpu_period_us: int | None = None
+    boot_cdrom: bool = False  # boot from the CD first (deploy from an ISO), else only from the disk
 
     def __post_init__(self) -> None:
         # Validate at construction so a bad spec fails in the code that built it, not later
@@ -108,6 +166,19 @@ class DomainSpec:
         _check_positive_int(self.memory_mib, "memory_mib")
         if self.cpu_shares is not None:
             _check_positive_int(self.cpu_shares, "cpu_shares")
+        if self.max_vcpus is not None and _check_positive_int(self.max_vcpus, "max_vcpus") < self.vcpus:
+            raise ValueError(f"max_vcpus ({self.max_vcpus}) is below vcpus ({self.vcpus})")
+        if self.max_memory_mib is not None and _check_positive_int(self.max_memory_mib, "max_memory_mib") < (
+                self.memory_mib):
+            raise ValueError(f"max_memory_mib ({self.max_memory_mib}) is below memory_mib ({self.memory_mib})")
+        # libvirt's (and the kernel's) bounds; checked here so a bad cap fails where it was computed.
+        if self.cpu_period_us is not None and not (
+                _check_positive_int(self.cpu_period_us, "cpu_period_us") and 1_000 <= self.cpu_period_us <= 1_000_000):
+            raise ValueError(f"cpu_period_us must be within 1000..1000000, got {self.cpu_period_us}")
+        if self.cpu_quota_us is not None and _check_positive_int(self.cpu_quota_us, "cpu_quota_us") < 1_000:
+            raise ValueError(f"cpu_quota_us must be at least 1000, got {self.cpu_quota_us}")
+        if not isinstance(self.boot_cdrom, bool):
+            raise TypeError("boot_cdrom must be a bool")
         _check_nonempty(self.machine, "machine")
         _check_nonempty(self.arch, "arch")
         for value, what in (
@@ -160,18 +231,28 @@ def build_domain_xml(spec: DomainSpec) -> str:
         )
         for key, value in spec.metadata.items():
             _sub(instance, f"{METADATA_PREFIX}:{key}", value)
-    _sub(root, "memory", str(spec.memory_mib), unit="MiB")
+    # <memory> is what the guest may ever have (it sizes itself for it at boot); <currentMemory> what it gets.
+    _sub(root, "memory", str(spec.max_memory_mib or spec.memory_mib), unit="MiB")
     _sub(root, "currentMemory", str(spec.memory_mib), unit="MiB")
-    _sub(root, "vcpu", str(spec.vcpus), placement="static")
-    if spec.cpu_shares is not None:
+    if spec.max_vcpus is not None:
+        _sub(root, "vcpu", str(spec.max_vcpus), placement="static", current=str(spec.vcpus))
+    else:
+        _sub(root, "vcpu", str(spec.vcpus), placement="static")
+    if spec.cpu_shares is not None or spec.cpu_quota_us is not None or spec.cpu_period_us is not None:
         cputune = _sub(root, "cputune")
-        _sub(cputune, "shares", str(spec.cpu_shares))
+        if spec.cpu_shares is not None:
+            _sub(cputune, "shares", str(spec.cpu_shares))
+        if spec.cpu_period_us is not None:
+            _sub(cputune, "period", str(spec.cpu_period_us))
+        if spec.cpu_quota_us is not None:
+            _sub(cputune, "quota", str(spec.cpu_quota_us))
 
     os_element = _sub(root, "os")
     _sub(os_element, "type", "hvm", arch=spec.arch, machine=spec.machine)
-    if spec.has_cdrom:
+    if spec.boot_cdrom:
         # Installing from an ISO: the empty disk must not win, and once the OS is on the disk
-        # the firmware falls through to it as soon as the CD is ejected.
+        # the firmware falls through to it as soon as the CD is ejected. Only on request: a
+        # config drive is a CD too, and the firmware must not try to boot it.
         _sub(os_element, "boot", dev="cdrom")
     _sub(os_element, "boot", dev="hd")
 
@@ -202,19 +283,36 @@ def build_domain_xml(spec: DomainSpec) -> str:
         _sub(graphics, "listen", type="address", address=spec.vnc_listen)
     video = _sub(devices, "video")
     _sub(video, "model", type="vga")
-    # No balloon: the portal never resizes guest memory at run time, so the device would only
-    # add a guest-driver dependency and let the guest's visible memory drift from the offering.
-    _sub(devices, "memballoon", model="none")
+    if spec.max_memory_mib is not None:
+        # A balloon only when the VM may be scaled: growing memory live means deflating the balloon
+        # from <memory> down to the new size, which needs the device (and the guest's driver).
+        _sub(devices, "memballoon", model="virtio")
+    else:
+        # No balloon otherwise: the memory never changes at run time, so the device would only add a
+        # guest-driver dependency and let the guest's visible memory drift from the offering.
+        _sub(devices, "memballoon", model="none")
     return _serialize(root)
 
 
-def _add_disk(devices: ET.Element, disk: DiskSpec) -> None:
+def _add_disk(devices: ET.Element, disk: DiskSpec) -> ET.Element:
     element = _sub(devices, "disk", type="file", device=disk.device)
     _sub(element, "driver", name="qemu", type=disk.format)
-    _sub(element, "source", file=disk.path)
+    if not disk.is_empty:
+        _sub(element, "source", file=disk.path)  # an empty CD drive has no <source>
     _sub(element, "target", dev=disk.target, bus=disk.bus)
+    if disk.iotune is not None:
+        iotune = _sub(element, "iotune")
+        for key, value in disk.iotune.limits().items():
+            _sub(iotune, key, str(value))
     if disk.readonly or disk.device == "cdrom":
         _sub(element, "readonly")
+    return element
+
+
+def build_disk_xml(disk: DiskSpec) -> str:
+    """One ``<disk>`` device, as attachDevice/updateDevice take it (same shape as in the domain)."""
+    holder = ET.Element("devices")
+    return _serialize(_add_disk(holder, disk))
 
 
 def build_dir_pool_xml(name: str, path: str) -> str:

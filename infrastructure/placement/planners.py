@@ -54,6 +54,11 @@ class Request:
     root_size: int | None = None  # a new root volume to place on primary storage; None: no new volume
     storage_tags: tuple[str, ...] = ()
     cluster: Cluster | None = None  # restrict to one cluster (a stopped VM's cluster-scoped root disk)
+    # Affinity groups (compute.services_affinity.affinity_constraints): hosts running a VM of one of the VM's
+    # anti-affinity groups are excluded; with host affinity, only the hosts already running its group's VMs
+    # qualify (None: any host; an empty set: none, which is a 533 like any other lack of room).
+    affinity_avoid_hosts: frozenset[int] = frozenset()
+    affinity_only_hosts: frozenset[int] | None = None
 
 
 @dataclass
@@ -79,6 +84,10 @@ def _candidates(request: Request, avoid: Collection[int]) -> list[Candidate]:
         hosts = hosts.filter(_tag_filter(tag))
     if avoid:
         hosts = hosts.exclude(pk__in=avoid)
+    if request.affinity_avoid_hosts:
+        hosts = hosts.exclude(pk__in=request.affinity_avoid_hosts)
+    if request.affinity_only_hosts is not None:
+        hosts = hosts.filter(pk__in=request.affinity_only_hosts)
     hosts = hosts.annotate(
         cpu_limit=ExpressionWrapper(F("cpu_cores") * F("cpu_speed") * F("cluster__cpu_overprovisioning"),
                                     output_field=FloatField()),
@@ -215,6 +224,9 @@ def _no_room_message(request: Request, *, storage: bool) -> str:
             return _("No host in zone %(zone)s reaches primary storage tagged %(tags)s with room for a %(size)s "
                      "MiB root disk.") % values
         return _("No host in zone %(zone)s reaches primary storage with room for a %(size)s MiB root disk.") % values
+    if request.affinity_avoid_hosts or request.affinity_only_hosts is not None:
+        return _("No host in zone %(zone)s satisfies the VM's affinity groups and has room for %(cpu)s MHz and "
+                 "%(mem)s MiB.") % values
     if request.host_tags:
         return _("No host in zone %(zone)s with host tags %(tags)s has room for %(cpu)s MHz and %(mem)s MiB.") % {
             **values, "tags": ",".join(request.host_tags)}

@@ -242,4 +242,5 @@ for _name, _object, _text in (
 
 
 # The cloud's settings are declared in their own module.
+import portal.cloudstack_tags  # noqa: E402, F401  (createTags, deleteTags, listTags)
 from portal import cloudstack_configuration  # noqa: E402, F401

@@ -60,6 +60,11 @@ def narrow(call: Call, listing: Listing, rows: QuerySet) -> QuerySet:
         rows = rows.filter(keyword)
     if listing.tenant:
         rows = _narrow_tenancy(call, listing, rows)
+    if listing.tags and call.get("tags"):
+        from portal.selectors_tags import filter_by_tags
+
+        wanted = {entry.get("key", ""): entry.get("value", "") for entry in call.get("tags") if entry.get("key")}
+        rows = filter_by_tags(rows, listing.tags, wanted)
     return rows
 
 
@@ -104,6 +109,10 @@ def run_listing(call: Call, listing: Listing, result: Any) -> dict:
     rendered = [listing.render(call, item) for item in page]
     if listing.pending_jobs and page:
         _add_pending_jobs(call, page, rendered)
+    if listing.tags and page:
+        _add_tags(call, listing.tags, page, rendered)
+    if listing.extend_page is not None and page:
+        listing.extend_page(call, page, rendered)
     return list_body(listing.object_name, count, rendered)
 
 
@@ -119,3 +128,13 @@ def _add_pending_jobs(call: Call, page: list[Any], rendered: list[dict]) -> None
         if job is not None:
             body["jobid"] = str(job.uuid)
             body["jobstatus"] = AsyncJob.Status.PENDING.value
+
+
+def _add_tags(call: Call, resource_type: str, page: list[Any], rendered: list[dict]) -> None:
+    """Each listed object's "tags" (CloudStack's ResourceTagResponse list), one query for the page."""
+    from portal.cloudstack_tags import render_tag
+    from portal.selectors_tags import tags_for
+
+    found = tags_for(resource_type, page)
+    for item, body in zip(page, rendered, strict=True):
+        body["tags"] = [render_tag(call, tag) for tag in found.get(item.pk, [])]

@@ -116,6 +116,12 @@ class Listing:
     pending_jobs: bool = False
     # Turns the filtered queryset into the listed items (e.g. one template entry per zone).
     expand: Callable[[Call, Any], Sequence[Any]] | None = None
+    # The CloudStack resource type of taggable rows (e.g. "UserVm"): adds the `tags[0].key=...&tags[0].value=`
+    # filter and fills each listed object's "tags" with one query per page (portal.selectors_tags).
+    tags: str | None = None
+    # Adds fields to a rendered page at once (e.g. each VM's newest metrics in one query for the page):
+    # called with the call, the page's items and their rendered dicts, which it updates in place.
+    extend_page: Callable[[Call, list[Any], list[dict]], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -207,6 +213,9 @@ def list_params(listing: Listing) -> tuple[Param, ...]:
             Param("isrecursive", ParamType.BOOLEAN, default=False,
                   description=_("With domainid, include the domain's subdomains.")),
         ]
+    if listing.tags:
+        params.append(Param("tags", ParamType.MAP,
+                            description=_("List resources by tags: tags[0].key=k&tags[0].value=v.")))
     return tuple(params)
 
 

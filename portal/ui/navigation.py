@@ -72,7 +72,10 @@ NAVIGATION: tuple[NavSection, ...] = (
             "ui:storage_pool_list", "ui:storage_pool_add", "ui:storage_pool_detail",
             "ui:image_store_list", "ui:image_store_add")),
         NavItem("ui:capacity", _("Capacity"), "capacity.list", ("ui:capacity",)),
-        NavItem("ui:config_list", _("Settings"), "config.infrastructure", ("ui:config_list",)),
+        # The offering catalogue hangs off Settings (ui/_offering_tabs.html) rather than adding menu items.
+        NavItem("ui:config_list", _("Settings"), "config.infrastructure", (
+            "ui:config_list", "ui:offering_list", "ui:offering_add", "ui:offering_edit", "ui:disk_offering_list",
+            "ui:disk_offering_add", "ui:disk_offering_edit")),
     )),
 )
 

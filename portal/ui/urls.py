@@ -8,7 +8,7 @@ reverse("ui:dashboard"), reverse("compute:vm_list").
 from django.urls import include, path
 
 from accounts.views import signin
-from portal.ui import capacity, configuration, infrastructure, setup_wizard, storage_pools, topology, views
+from portal.ui import capacity, configuration, infrastructure, offerings, setup_wizard, storage_pools, topology, views
 from portal.ui.access import public
 
 # Not `app_name`: a module-level app_name would namespace the compute routes too ("ui:compute:...").
@@ -30,6 +30,16 @@ ui_patterns = [
     path("infrastructure/hosts/add/", infrastructure.host_add_view, name="host_add"),
     # The first-run setup wizard: zone, pod, cluster, host, storage, enable.
     *setup_wizard.urlpatterns,
+    path("infrastructure/offerings/", offerings.offerings, name="offering_list"),
+    path("infrastructure/offerings/add/", offerings.offering_add, name="offering_add"),
+    path("infrastructure/offerings/<str:offering_id>/", offerings.offering_edit, name="offering_edit"),
+    path("infrastructure/offerings/<str:offering_id>/delete/", offerings.offering_delete, name="offering_delete"),
+    path("infrastructure/disk-offerings/", offerings.disk_offerings, name="disk_offering_list"),
+    path("infrastructure/disk-offerings/add/", offerings.disk_offering_add, name="disk_offering_add"),
+    path("infrastructure/disk-offerings/<str:offering_id>/", offerings.disk_offering_edit,
+         name="disk_offering_edit"),
+    path("infrastructure/disk-offerings/<str:offering_id>/delete/", offerings.disk_offering_delete,
+         name="disk_offering_delete"),
     path("infrastructure/settings/", configuration.config_list_view, name="config_list"),
     path("infrastructure/settings/<str:name>/", configuration.config_update_view, name="config_update"),
     path("infrastructure/settings/<str:name>/reset/", configuration.config_reset_view, name="config_reset"),

@@ -16,6 +16,7 @@ calls (SynchronousOnlyOperation) and async_to_sync.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -178,3 +179,22 @@ def login(page: Page, portal: Portal, username: str = "admin", password: str | N
     page.fill("#id_password", password or portal.admin_password)
     page.locator("form[action='/login/'] button[type=submit]").click()
     page.wait_for_url(f"{portal.base}/")
+
+
+def deploy_with_wizard(page: Page, portal: Portal, name: str) -> str:
+    """Deploy through the deploy wizard's pages, taking the first zone, image and offering, and return the
+    VM's id from the VM page it lands on."""
+    page.goto(f"{portal.base}/vms/deploy/")
+    for step, choice in (("zone", "input[name=zone]"), ("image", "input[name=template]"),
+                         ("offering", "input[name=service_offering]"), ("disk", ""), ("access", ""),
+                         ("affinity", ""), ("details", "")):
+        page.wait_for_selector(f"form[data-deploy-step='{step}']")
+        if choice:
+            page.locator(choice).first.check()
+        if step == "details":
+            page.fill("#id_name", name)
+        page.locator("form[data-deploy-step] button[value=next]").click()
+    page.wait_for_selector("form[data-deploy-step='review']")
+    page.locator("form[data-deploy-step='review'] button[value=deploy]").click()
+    page.wait_for_url(re.compile(r"/vms/[0-9a-f-]{36}/$"))
+    return page.url.rstrip("/").rsplit("/", 1)[1]

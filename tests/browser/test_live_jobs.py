@@ -11,7 +11,7 @@ import re
 import pytest
 from playwright.sync_api import BrowserContext, Page, Request
 
-from tests.browser.conftest import Portal, login
+from tests.browser.conftest import Portal, deploy_with_wizard, login
 
 pytestmark = pytest.mark.browser
 
@@ -36,13 +36,11 @@ def labels(page: Page) -> dict:
 
 
 def deploy(page: Page, portal: Portal, name: str) -> tuple[str, str]:
-    """Deploy through the form; returns (job id, VM id) from the job page it lands on."""
-    page.goto(f"{portal.base}/vms/deploy/")
-    page.fill("#id_name", name)
-    page.locator("form[action='/vms/deploy/'] button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}/$"))
-    job_id = page.url.rstrip("/").rsplit("/", 1)[1]
-    vm_id = page.locator("[data-vm-state]").first.get_attribute("data-vm-state")
+    """Deploy through the wizard, then open the deploy job's page (linked from the VM page it lands on);
+    returns (job id, VM id)."""
+    vm_id = deploy_with_wizard(page, portal, name)
+    job_id = page.locator("[data-job-pending]").first.get_attribute("data-job-pending")
+    page.goto(f"{portal.base}/jobs/{job_id}/")
     return job_id, vm_id
 
 

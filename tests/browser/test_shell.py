@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
-from tests.browser.conftest import Portal, login
+from tests.browser.conftest import Portal, deploy_with_wizard, login
 
 pytestmark = pytest.mark.browser
 
@@ -76,11 +76,8 @@ def same_load(page: Page) -> bool:
 
 
 def deploy(page: Page, portal: Portal, name: str) -> None:
-    """Deploy through the form (no agent runs: the VM stays Starting, which is all a table row needs)."""
-    page.goto(f"{portal.base}/vms/deploy/")
-    page.fill("#id_name", name)
-    page.locator("form[action='/vms/deploy/'] button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}/$"))
+    """Deploy through the wizard (no agent runs: the VM stays Starting, which is all a table row needs)."""
+    deploy_with_wizard(page, portal, name)
 
 
 # --- language --------------------------------------------------------------------------------------------

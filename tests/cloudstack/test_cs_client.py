@@ -6,6 +6,7 @@ time its async answer arrives; the test still polls queryAsyncJobResult like a c
 
 from __future__ import annotations
 
+import base64
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -207,3 +208,52 @@ def test_bootstrap_keys_from_a_password_over_http(cloud, live_server):
     assert after.status_code == 401
     # The keys outlive the session.
     assert alice.listZones()["count"] == 1
+
+
+PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk0JNFqByTj6bSK2pYgJ1xN4Bi7a2/Jx6Vbrc3nGKqD alice@laptop"
+USER_DATA = "#cloud-config\nruncmd: [echo hello]\n"
+
+
+def test_deploy_with_key_pair_and_user_data_stop_start_tags_destroy(cloud, cs_for):
+    """Issue 6 item 9: what a `cs` user does with a VM from deploy to destroy."""
+    alice = cs_for("alice")
+    pair = alice.registerSSHKeyPair(name="laptop", publickey=PUBLIC_KEY)["keypair"]
+    assert pair["name"] == "laptop" and pair["fingerprint"]
+
+    answer = deploy(alice, cloud, "web1", keypair="laptop",
+                    userdata=base64.b64encode(USER_DATA.encode()).decode())
+    job = wait_for_job(alice, answer["jobid"])
+    assert job["jobstatus"] == 1, job
+    assert job["jobresult"]["virtualmachine"]["keypairs"] == "laptop"
+    row = VirtualMachine.objects.get(uuid=answer["id"])
+    assert (row.key_pair_names, row.ssh_public_keys, row.user_data) == ("laptop", PUBLIC_KEY, USER_DATA)
+    assert row.config_drive_path and row.config_drive_path in hv.domain_xml(cloud.host.url, row.instance_name)
+
+    assert alice.stopVirtualMachine(id=answer["id"], fetch_result=True)["virtualmachine"]["state"] == "Stopped"
+    assert hv.domain_state(cloud.host.url, row.instance_name) == hv.DomainState.SHUTOFF
+    assert alice.startVirtualMachine(id=answer["id"], fetch_result=True)["virtualmachine"]["state"] == "Running"
+    assert hv.domain_state(cloud.host.url, row.instance_name) == hv.DomainState.RUNNING
+    row.refresh_from_db()
+    assert row.config_drive_path in hv.domain_xml(cloud.host.url, row.instance_name)
+
+    tagged = alice.createTags(resourceids=answer["id"], resourcetype="UserVm", fetch_result=True,
+                              **{"tags[0].key": "env", "tags[0].value": "prod",
+                                 "tags[1].key": "team", "tags[1].value": "web"})
+    assert tagged["success"] is True
+    tags = alice.listTags(resourceid=answer["id"], fetch_list=True)
+    assert {(t["key"], t["value"], t["resourcetype"], t["resourceid"]) for t in tags} == {
+        ("env", "prod", "UserVm", answer["id"]), ("team", "web", "UserVm", answer["id"])}
+    listed = alice.listVirtualMachines(id=answer["id"])["virtualmachine"][0]
+    assert {(t["key"], t["value"]) for t in listed["tags"]} == {("env", "prod"), ("team", "web")}
+    assert [vm["id"] for vm in alice.listVirtualMachines(
+        fetch_list=True, **{"tags[0].key": "env", "tags[0].value": "prod"})] == [answer["id"]]
+    assert cs_for("bob").listTags(fetch_list=True) == []
+
+    alice.deleteTags(resourceids=answer["id"], resourcetype="UserVm", fetch_result=True,
+                     **{"tags[0].key": "env"})
+    assert [t["key"] for t in alice.listTags(resourceid=answer["id"], fetch_list=True)] == ["team"]
+
+    result = alice.destroyVirtualMachine(id=answer["id"], fetch_result=True)
+    assert result["virtualmachine"]["state"] == "Destroyed"
+    assert hv.domain_state(cloud.host.url, row.instance_name) == hv.DomainState.MISSING
+    assert alice.listVirtualMachines(fetch_list=True) == []

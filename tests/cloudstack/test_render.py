@@ -126,7 +126,7 @@ def test_service_offering_fields(api_json, cloud):
     _, body = api_json("alice", "listServiceOfferings")
     offering = body["serviceoffering"][0]
     assert offering["id"] == str(cloud.offering.uuid)
-    assert (offering["cpunumber"], offering["memory"], offering["storagetype"]) == (1, 512, "local")
+    assert (offering["cpunumber"], offering["memory"], offering["storagetype"]) == (1, 512, "shared")
     assert offering["offerha"] is False and offering["iscustomized"] is False and offering["issystem"] is False
     assert DATE_RE.match(offering["created"])
     assert api_json("alice", "listServiceOfferings", issystem="true")[1] == {}

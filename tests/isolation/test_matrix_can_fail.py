@@ -28,7 +28,7 @@ def test_a_list_that_forgets_the_tenancy_scope_fails_its_row(iso, monkeypatch):
 
 def test_a_write_that_goes_through_fails_its_row(iso, monkeypatch):
     monkeypatch.setattr(compute_selectors, "scope", no_scope)
-    monkeypatch.setattr("compute.services.authorize", lambda *args, **kwargs: None)
+    monkeypatch.setattr("compute.services_lifecycle.authorize", lambda *args, **kwargs: None)
     with pytest.raises(AssertionError, match="expected hidden"):
         check(cs("write", "stopVirtualMachine", lambda w: {"id": str(w.vm.uuid)}), "b1", iso)
 
@@ -66,7 +66,7 @@ def test_a_row_for_a_missing_entry_point_fails_loudly(iso, row):
 def test_a_grantee_let_through_fails_its_row(iso, monkeypatch):
     """b2 sees A's VM through its console grant: only the service's own check stops it; without it, the row
     fails (the stop went through)."""
-    monkeypatch.setattr("compute.services.authorize", lambda *args, **kwargs: None)
+    monkeypatch.setattr("compute.services_lifecycle.authorize", lambda *args, **kwargs: None)
     with pytest.raises(AssertionError, match="as the grantee b2"):
         check(cs("write", "stopVirtualMachine", lambda w: {"id": str(w.vm.uuid)}, grantee=DENIED), "b2", iso)
 

@@ -29,6 +29,13 @@ REST_ALLOWED = {
     "zone-detail": "zones are the cloud's shared catalogue: no tenant owns one",
     "service-offering-list": "offerings are the cloud's shared catalogue: no tenant owns one",
     "service-offering-detail": "offerings are the cloud's shared catalogue: no tenant owns one",
+    # Writes are root-admin only: tests/rest/test_offerings.py::test_users_read_but_cannot_change_offerings.
+    "disk-offering-list": "offerings are the cloud's shared catalogue: no tenant owns one",
+    "disk-offering-detail": "offerings are the cloud's shared catalogue: no tenant owns one",
+    # GET lists the caller's reach (tests/rest/test_keypairs_affinity_tags.py: bob lists nothing of alice's);
+    # POST creates in the caller's own account and can name nothing of another tenant's.
+    "ssh-key-pair-list": "lists the caller's reach; creates only in the caller's own account",
+    "affinity-group-list": "lists the caller's reach; creates only in the caller's own account",
     # Refusal of non-root callers: tests/rest/test_hosts.py::test_non_root_callers_are_refused_everywhere.
     "host-list": "infrastructure, root admins only",
     "host-detail": "infrastructure, root admins only",
@@ -71,6 +78,15 @@ CS_ALLOWED = {
     "logout": "ends one's own session",
     "listZones": "zones are the cloud's shared catalogue: no tenant owns one",
     "listServiceOfferings": "offerings are the cloud's shared catalogue: no tenant owns one",
+    "listDiskOfferings": "offerings are the cloud's shared catalogue: no tenant owns one",
+    # Refusal of non-root callers: tests/cloudstack/test_offering_commands.py::test_users_cannot_change_offerings.
+    "createServiceOffering": "the offering catalogue, root admins only",
+    "updateServiceOffering": "the offering catalogue, root admins only",
+    "deleteServiceOffering": "the offering catalogue, root admins only",
+    "createDiskOffering": "the offering catalogue, root admins only",
+    "updateDiskOffering": "the offering catalogue, root admins only",
+    "deleteDiskOffering": "the offering catalogue, root admins only",
+    "listAffinityGroupTypes": "the fixed list of affinity group types: no tenant owns one",
     # Refusal of non-root callers: tests/cloudstack/test_host_commands.py::test_non_root_callers_are_refused.
     "listHosts": "infrastructure, root admins only",
     "addHost": "infrastructure, root admins only",

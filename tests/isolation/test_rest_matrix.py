@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from compute.models import AffinityGroup, SSHKeyPair
+from portal.models import ResourceTag
 from tests.factories import TEST_PASSWORD
 from tests.isolation.matrix import DENIED, ROOT_CONTROL, SEES, check, matrix, rest
 from tests.isolation.world import LDAP_GROUP, World
@@ -18,6 +20,22 @@ NEW_PASSWORD = "Zebra-Quantum-Lattice-93"
 
 # A's object named in a query or a body rather than the path: the field's validation error.
 FIELD = (400, 431)
+
+
+def a_keypair(w: World) -> SSHKeyPair:
+    return SSHKeyPair.objects.get_or_create(account=w.vm.account, name="alpha-key", defaults={
+        "domain": w.vm.domain, "fingerprint": "alpha-fingerprint", "public_key": "ssh-ed25519 AAAA alpha"})[0]
+
+
+def a_group(w: World) -> AffinityGroup:
+    return AffinityGroup.objects.get_or_create(account=w.vm.account, name="alpha-group", defaults={
+        "domain": w.vm.domain, "group_type": "host affinity"})[0]
+
+
+def a_tag(w: World) -> ResourceTag:
+    return ResourceTag.objects.get_or_create(resource_type="UserVm", resource_uuid=w.vm.uuid, key="alpha-tag",
+                                             defaults={"value": "alpha", "resource_id": w.vm.pk,
+                                                       "account": w.vm.account, "domain": w.vm.domain})[0]
 
 
 def vm(w: World) -> str:
@@ -64,6 +82,61 @@ ROWS = [
     rest("write", "POST", lambda w: vm(w) + "destroy/", lambda w: {}, name="vm destroy", grantee=DENIED),
     # A's VM is Running, so the control's start would only be refused as InvalidState: outsiders only.
     rest("write", "POST", lambda w: vm(w) + "start/", lambda w: {}, name="vm start", control=None, grantee=DENIED),
+    # Lifecycle (issue 6): the VM is Running, so recover/expunge would meet InvalidState: outsiders only.
+    rest("write", "POST", lambda w: vm(w) + "recover/", lambda w: {}, name="vm recover", control=None,
+         grantee=DENIED),
+    rest("write", "POST", lambda w: vm(w) + "expunge/", lambda w: {}, name="vm expunge", control=None,
+         grantee=DENIED),
+    rest("write", "POST", lambda w: vm(w) + "restore/", lambda w: {}, name="vm restore", control=None,
+         grantee=DENIED),
+    # VM operations (issue 6). A's VM is Running without an ISO, so where the control would only be refused as
+    # InvalidState (change offering, ISO detach, SSH keys) the rows check outsiders only; migration is root's.
+    rest("write", "PATCH", lambda w: vm(w) + "settings/", lambda w: {"display_name": "owned"}, name="vm settings",
+         grantee=DENIED),
+    rest("write", "POST", lambda w: vm(w) + "change-offering/",
+         lambda w: {"service_offering": str(w.vm.service_offering.uuid)}, name="vm change offering", control=None,
+         grantee=DENIED),
+    rest("write", "POST", lambda w: vm(w) + "scale/", lambda w: {"service_offering": str(w.vm.service_offering.uuid)},
+         name="vm scale", control=None, grantee=DENIED),
+    rest("write", "POST", lambda w: vm(w) + "attach-iso/", lambda w: {"iso": str(w.template.uuid)},
+         name="vm attach iso", control=None, grantee=DENIED),
+    rest("write", "POST", lambda w: vm(w) + "detach-iso/", lambda w: {}, name="vm detach iso", control=None,
+         grantee=DENIED),
+    rest("write", "POST", lambda w: vm(w) + "reset-ssh-key/", lambda w: {"key_pairs": ["k"]}, name="vm ssh key",
+         control=None, grantee=DENIED),
+    rest("write", "POST", lambda w: vm(w) + "migrate/", lambda w: {}, name="vm migrate", control=None,
+         grantee=DENIED),
+    rest("write", "GET", lambda w: vm(w) + "hosts-for-migration/", lambda w: {}, name="vm migration hosts",
+         control=None, grantee=DENIED),
+    # VM snapshots (issue 6): scoped through A's VM; the grantee sees the shared VM's snapshots but may not take,
+    # revert or delete any.
+    rest("list", "GET", lambda w: f"{API}/vm-snapshots/", name="vm snapshots", shows=lambda w: "alpha-snap",
+         grantee=SEES),
+    rest("list", "GET", lambda w: f"{API}/vm-snapshots/?virtual_machine={w.vm.uuid}", name="vm snapshots?vm",
+         shows=lambda w: "alpha-snap", grantee=SEES),
+    rest("detail", "GET", lambda w: f"{API}/vm-snapshots/{w.vm_snapshot.uuid}/", name="vm snapshot",
+         shows=lambda w: "alpha-snap", grantee=SEES),
+    rest("write", "POST", lambda w: f"{API}/vm-snapshots/", lambda w: {"virtual_machine": str(w.vm.uuid),
+                                                                      "memory": True},
+         name="vm snapshot create", grantee=DENIED),
+    rest("write", "POST", lambda w: f"{API}/vm-snapshots/{w.vm_snapshot.uuid}/revert/", lambda w: {},
+         name="vm snapshot revert", grantee=DENIED),
+    rest("write", "DELETE", lambda w: f"{API}/vm-snapshots/{w.vm_snapshot.uuid}/", name="vm snapshot delete",
+         grantee=DENIED),
+    # Key pairs, affinity groups and tags (issue 6): A's own, made on demand by the row (before the snapshot).
+    rest("detail", "GET", lambda w: f"{API}/ssh-key-pairs/{a_keypair(w).uuid}/", name="ssh key pair",
+         shows=lambda w: "alpha-key"),
+    rest("write", "DELETE", lambda w: f"{API}/ssh-key-pairs/{a_keypair(w).uuid}/", name="ssh key pair delete"),
+    rest("detail", "GET", lambda w: f"{API}/affinity-groups/{a_group(w).uuid}/", name="affinity group",
+         shows=lambda w: "alpha-group"),
+    rest("write", "DELETE", lambda w: f"{API}/affinity-groups/{a_group(w).uuid}/", name="affinity group delete"),
+    rest("list", "GET", lambda w: (a_tag(w), f"{API}/tags/")[1], name="tags", shows=lambda w: "alpha-tag"),
+    rest("write", "POST", lambda w: f"{API}/tags/", lambda w: {
+        "resource_type": "UserVm", "resource_ids": [str(w.vm.uuid)], "tags": {"intruder": "x"}},
+         name="tags create (A's VM)", hidden=(404, 431), grantee=DENIED),
+    rest("write", "POST", lambda w: (a_tag(w), f"{API}/tags/delete/")[1], lambda w: {
+        "resource_type": "UserVm", "resource_ids": [str(w.vm.uuid)], "tags": {"alpha-tag": ""}},
+         name="tags delete (A's VM)", hidden=(404, 431), grantee=DENIED),
     # Deploying from A's private template (the control, north's admin, may use it).
     rest("write", "POST", lambda w: f"{API}/virtual-machines/",
          lambda w: {"zone": str(w.vm.zone.uuid), "service_offering": str(w.vm.service_offering.uuid),
@@ -74,6 +147,9 @@ ROWS = [
          shows=lambda w: w.template.name),
     rest("list", "GET", lambda w: f"{API}/jobs/", name="jobs", shows=lambda w: str(w.job.uuid)),
     rest("detail", "GET", lambda w: f"{API}/jobs/{w.job.uuid}/", name="job", shows=lambda w: str(w.vm.uuid)),
+    # VM metrics: whoever sees the VM sees its usage (the grantee too).
+    rest("detail", "GET", lambda w: vm(w) + "metrics/", name="vm metrics", shows=lambda w: str(w.vm.uuid),
+         grantee=SEES),
     # VM sharing (grants)
     # (the grantee may not list, re-share or revoke: a grant is never a right to share)
     rest("list", "GET", lambda w: vm(w) + "grants/", name="vm grants", shows=lambda w: w.b2.username,

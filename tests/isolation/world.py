@@ -6,10 +6,11 @@ ROOT
 └── south                the south domain admin (the "sibling domain admin"), account B2 (user b2)
 
 Account A owns a Running VM (deployed by a1 through compute.services, its job run on libvirt's test driver),
-that VM's jobs and events, a private template, a1's API keys, resource limits, a VM grant (a1 shares the
-console with b2 of the south domain: b2 is the "grantee" actor), a disabled third user a3, and north's LDAP
-server and link. Roles are global and made by root through accounts.services_roles: A holds a custom User
-role with two rules, a spare role is held by nobody, and an Admin-type role is one no domain admin may see.
+that VM's jobs and events, a snapshot of that VM (with memory, "alpha-snap"), a private template, a1's API
+keys, resource limits, a VM grant (a1 shares the console with b2 of the south domain: b2 is the "grantee"
+actor), a disabled third user a3, and north's LDAP server and link. Roles are global and made by root
+through accounts.services_roles: A holds a custom User role with two rules, a spare role is held by nobody,
+and an Admin-type role is one no domain admin may see.
 Every actor gets an API key pair and a REST token.
 """
 
@@ -29,8 +30,9 @@ from accounts.services_accounts import account_update
 from accounts.services_limits import resource_limit_update
 from accounts.services_users import user_disable
 from compute import services as compute_services
-from compute.models import VirtualMachine
+from compute.models import VirtualMachine, VMSnapshot
 from compute.services_grants import vm_grant
+from compute.services_vm_snapshots import vm_snapshot_create
 from infrastructure import hypervisor as hv
 from portal.celery import app as celery_app
 from portal.models import AsyncJob
@@ -70,6 +72,7 @@ class World:
     admin_role: Role
     admin_rule: RolePermission
     template: Template  # A's private template
+    vm_snapshot: VMSnapshot | None = None  # A's VM's snapshot "alpha-snap" (Ready, with memory)
     keys: dict[str, tuple[str, str]] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     # Filled by feature modules as they land (custom role, ...): name -> object.
@@ -129,6 +132,7 @@ def _build() -> World:
     # a1 shares the console of A's VM with b2, a user of another account in the sibling domain: a grant may
     # only go outside the VM's account. The south admin reaches b2, yet must not reach A's VM through b2.
     vm_grant(caller=a1, vm=vm, grantee=b2, permission="console")
+    vm_snapshot = _snapshot(a1, vm)
 
     ldap_configuration = account_services.ldap_configuration_add(
         caller=root, hostname=LDAP_HOST, port=389, domain=north, bind_dn="cn=binder,dc=north",
@@ -156,7 +160,7 @@ def _build() -> World:
                   north_admin=north_admin, south_admin=south_admin, a=a, a1=a1, a2=a2, a3=a3, b=b, b1=b1, b2=b2,
                   vm=vm, job=job, ldap_configuration=ldap_configuration, ldap_link=ldap_link, role=role, rule=rule,
                   second_rule=second_rule, spare_role=spare_role, admin_role=admin_role, admin_rule=admin_rule,
-                  template=private_template)
+                  template=private_template, vm_snapshot=vm_snapshot)
     for name in ACTOR_USERS:
         user = world.user(name)
         world.keys[name] = account_services.user_keys_register(user=user)
@@ -164,18 +168,32 @@ def _build() -> World:
     return world
 
 
-def _deploy(owner: User, zone, offering, template) -> tuple[VirtualMachine, AsyncJob]:
-    """Through the real service, its job run eagerly on commit on the test driver (as the run_jobs fixture)."""
+def _run_jobs(service, **kwargs):
+    """Call a service with its jobs run eagerly on commit on the test driver (as the run_jobs fixture)."""
     eager, hv_allowed = celery_app.conf.task_always_eager, hv.connections_allowed()
     celery_app.conf.task_always_eager = True
     hv.allow_connections(True)
     try:
         with TestCase.captureOnCommitCallbacks(execute=True):
-            vm, job = compute_services.vm_deploy(caller=owner, zone=zone, service_offering=offering,
-                                                 template=template, name="alpha-vm")
+            return service(**kwargs)
     finally:
         celery_app.conf.task_always_eager = eager
         hv.allow_connections(hv_allowed)
+
+
+def _snapshot(owner: User, vm: VirtualMachine) -> VMSnapshot:
+    snapshot, job = _run_jobs(vm_snapshot_create, caller=owner, vm=vm, name="alpha-snap", memory=True)
+    snapshot.refresh_from_db()
+    job.refresh_from_db()
+    if snapshot.state != "Ready" or job.status != AsyncJob.Status.SUCCEEDED:
+        raise AssertionError(f"the world's VM snapshot failed: {snapshot.state}, job {job.status} {job.result}")
+    return snapshot
+
+
+def _deploy(owner: User, zone, offering, template) -> tuple[VirtualMachine, AsyncJob]:
+    """Through the real service, its job run eagerly on commit on the test driver (as the run_jobs fixture)."""
+    vm, job = _run_jobs(compute_services.vm_deploy, caller=owner, zone=zone, service_offering=offering,
+                        template=template, name="alpha-vm")
     vm.refresh_from_db()
     job.refresh_from_db()
     if vm.state != "Running" or job.status != AsyncJob.Status.SUCCEEDED:

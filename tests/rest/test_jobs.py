@@ -62,9 +62,10 @@ def test_api_root_lists_the_resources(cloud, alice_api):
     assert root["virtual-machines"] == "http://testserver/api/v1/virtual-machines/"
     assert set(root) == {"virtual-machines", "jobs", "zones", "hosts", "storage-pools", "image-stores", "capacity",
                          "pods", "clusters", "physical-networks", "traffic-types",
-                         "service-offerings", "templates", "domains",
+                         "service-offerings", "disk-offerings", "templates", "domains",
                          "accounts", "users", "ldap-configurations", "ldap-links", "roles",
-                         "configurations"}
+                         "configurations", "ssh-key-pairs", "affinity-groups", "tags",
+                         "vm-snapshots"}
 
 
 @pytest.mark.parametrize("path", ["/api/v1/", VMS, JOBS, "/api/v1/zones/", "/api/v1/templates/"])

@@ -20,6 +20,9 @@ ENDPOINTS = {
     "/api/v1/virtual-machines/{id}/stop/": {"post"},
     "/api/v1/virtual-machines/{id}/reboot/": {"post"},
     "/api/v1/virtual-machines/{id}/destroy/": {"post"},
+    "/api/v1/virtual-machines/{id}/recover/": {"post"},
+    "/api/v1/virtual-machines/{id}/expunge/": {"post"},
+    "/api/v1/virtual-machines/{id}/restore/": {"post"},
     "/api/v1/jobs/": {"get"},
     "/api/v1/jobs/{id}/": {"get"},
     "/api/v1/zones/": {"get", "post"},
@@ -52,8 +55,10 @@ ENDPOINTS = {
     "/api/v1/image-stores/": {"get", "post"},
     "/api/v1/image-stores/{id}/": {"get", "delete"},
     "/api/v1/capacity/": {"get"},
-    "/api/v1/service-offerings/": {"get"},
-    "/api/v1/service-offerings/{id}/": {"get"},
+    "/api/v1/service-offerings/": {"get", "post"},
+    "/api/v1/service-offerings/{id}/": {"get", "patch", "delete"},
+    "/api/v1/disk-offerings/": {"get", "post"},
+    "/api/v1/disk-offerings/{id}/": {"get", "patch", "delete"},
     "/api/v1/templates/": {"get"},
     "/api/v1/templates/{id}/": {"get"},
     "/api/v1/auth/token/": {"post"},
@@ -78,7 +83,25 @@ ENDPOINTS = {
     "/api/v1/resource-limits/": {"get", "post", "patch"},
     "/api/v1/resource-counts/recalculate/": {"post"},
     "/api/v1/virtual-machines/{id}/grants/": {"get", "post"},
+    "/api/v1/virtual-machines/{id}/metrics/": {"get"},
     "/api/v1/virtual-machines/{id}/grants/{user_id}/{permission}/": {"delete"},
+    "/api/v1/virtual-machines/{id}/settings/": {"patch"},
+    "/api/v1/virtual-machines/{id}/change-offering/": {"post"},
+    "/api/v1/virtual-machines/{id}/scale/": {"post"},
+    "/api/v1/virtual-machines/{id}/attach-iso/": {"post"},
+    "/api/v1/virtual-machines/{id}/detach-iso/": {"post"},
+    "/api/v1/virtual-machines/{id}/reset-ssh-key/": {"post"},
+    "/api/v1/virtual-machines/{id}/migrate/": {"post"},
+    "/api/v1/virtual-machines/{id}/hosts-for-migration/": {"get"},
+    "/api/v1/ssh-key-pairs/": {"get", "post"},
+    "/api/v1/ssh-key-pairs/{id}/": {"get", "delete"},
+    "/api/v1/affinity-groups/": {"get", "post"},
+    "/api/v1/affinity-groups/{id}/": {"get", "delete"},
+    "/api/v1/tags/": {"get", "post"},
+    "/api/v1/tags/delete/": {"post"},
+    "/api/v1/vm-snapshots/": {"get", "post"},
+    "/api/v1/vm-snapshots/{id}/": {"get", "delete"},
+    "/api/v1/vm-snapshots/{id}/revert/": {"post"},
     "/api/v1/roles/": {"get", "post"},
     "/api/v1/roles/{id}/": {"get", "patch", "delete"},
     "/api/v1/roles/{role_id}/permissions/": {"get", "post"},
@@ -96,6 +119,11 @@ IMMEDIATE |= {"/api/v1/ldap-configurations/", "/api/v1/ldap-links/", "/api/v1/re
               "/api/v1/resource-counts/recalculate/", "/api/v1/virtual-machines/{id}/grants/"}
 IMMEDIATE |= {"/api/v1/roles/", "/api/v1/roles/{role_id}/permissions/", "/api/v1/roles/{role_id}/permissions/reorder/"}
 IMMEDIATE |= {"/api/v1/configurations/{name}/reset/"}
+IMMEDIATE |= {"/api/v1/service-offerings/", "/api/v1/disk-offerings/"}  # catalogue rows, no host work
+# Key pairs, affinity groups and tags are database rows only: answered at once.
+IMMEDIATE |= {"/api/v1/ssh-key-pairs/", "/api/v1/affinity-groups/", "/api/v1/tags/", "/api/v1/tags/delete/"}
+IMMEDIATE |= {"/api/v1/virtual-machines/{id}/change-offering/"}  # a stopped VM: no host work
+IMMEDIATE |= {"/api/v1/virtual-machines/{id}/recover/"}  # synchronous in CloudStack too
 # The pool row is created at once (201); the hosts define it in background jobs.
 IMMEDIATE |= {"/api/v1/storage-pools/", "/api/v1/image-stores/"}
 # The topology (zones, pods, clusters, physical networks, traffic types) involves no hypervisor.
@@ -179,7 +207,16 @@ LIST_PARAMETERS = {
     "/api/v1/physical-networks/": {"zone": "string", "state": "string", "ordering": "array", **PAGE},
     "/api/v1/traffic-types/": {"physical_network": "string", "ordering": "array", **PAGE},
     "/api/v1/templates/": {"template_filter": "string", "zone": "string", "ordering": "array", **PAGE},
-    "/api/v1/service-offerings/": {"ordering": "array", **PAGE},
+    "/api/v1/service-offerings/": {"is_system": "boolean", "is_customized": "boolean", "domain": "string",
+                                   "ordering": "array", **PAGE},
+    "/api/v1/disk-offerings/": {"is_customized": "boolean", "storage_type": "string", "domain": "string",
+                                "ordering": "array", **PAGE},
+    "/api/v1/vm-snapshots/": {"virtual_machine": "string", "state": "string", "name": "string",
+                              "keyword": "string", "ordering": "array", **PAGE},
+    "/api/v1/ssh-key-pairs/": {"ordering": "array", **PAGE},
+    "/api/v1/affinity-groups/": {"ordering": "array", **PAGE},
+    "/api/v1/tags/": {"resource_type": "string", "resource_id": "string", "key": "string", "value": "string",
+                      "customer": "string", "ordering": "array", **PAGE},
     "/api/v1/domains/": {"name": "string", "level": "integer", "parent": "string", "subtree": "string",
                          "keyword": "string", "ordering": "array", **PAGE},
     "/api/v1/accounts/": {"name": "string", "domain": "string", "subtree": "string", "account_type": "integer",
@@ -241,7 +278,8 @@ def test_detail_and_action_operations_take_no_list_parameters(schema):
 # Query parameters an operation itself declares (not list filters or paging).
 OPERATION_PARAMETERS = {("delete", "/api/v1/domains/{id}/"): {"cleanup"},
                         ("delete", "/api/v1/hosts/{id}/"): {"forced"},
-                        ("get", "/api/v1/configurations/{name}/"): {"zone", "cluster", "account"}}
+                        ("get", "/api/v1/configurations/{name}/"): {"zone", "cluster", "account"},
+                        ("get", "/api/v1/virtual-machines/{id}/metrics/"): {"period"}}
 
 
 def test_token_endpoint_documents_the_token_and_no_request_body(schema):

@@ -221,7 +221,7 @@ def test_theme_toggle_is_on_the_login_page_too(client):
 def test_field_errors_are_shown_next_to_their_field(cloud, login):
     response = login(cloud.alice).post(reverse("compute:vm_deploy"), {
         "zone": str(cloud.zone.uuid), "service_offering": str(cloud.offering.uuid),
-        "template": str(cloud.template.uuid), "name": "-bad-", "start_vm": "on"})
+        "template": str(cloud.template.uuid), "name": "-bad-", "start_vm": "on", "wizard_goto": "deploy"})
 
     assert response.status_code == 200
     html = response.content.decode()

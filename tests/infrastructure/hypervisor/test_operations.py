@@ -87,6 +87,7 @@ def test_every_optional_feature_defines_and_starts_on_the_test_driver():
         vnc_password="s3cret",
         cpu_shares=512,
         metadata={"instance_id": "17", "owner": "alice & <bob>"},
+        boot_cdrom=True,
     )
     hv.define_domain(URI, spec)
     hv.start_domain(URI, "vm-1")

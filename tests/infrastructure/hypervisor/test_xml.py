@@ -92,7 +92,8 @@ def test_domain_xml_cdrom_boots_first_and_is_readonly():
         disks=(
             DiskSpec(path="/images/root.qcow2"),
             DiskSpec(path="/isos/debian.iso", format="raw", target="hdc", bus="ide", device="cdrom"),
-        )
+        ),
+        boot_cdrom=True,
     )
     root = parse(build_domain_xml(spec))
     assert [boot.get("dev") for boot in root.findall("os/boot")] == ["cdrom", "hd"]
