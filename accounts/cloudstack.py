@@ -170,6 +170,18 @@ def domain_param(call: Call, name: str = "domainid") -> Domain | None:
     return domain_get(caller=call.caller, domain_id=value) if value else None
 
 
+def domain_list_param(call: Call) -> list[Domain] | None:
+    """The offering commands' domainid: a comma list of domain ids, or "public" for none (offered everywhere);
+    None when absent (left as it is)."""
+    raw = call.get("domainid")
+    if raw is None:
+        return None
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    if [item.lower() for item in items] == ["public"]:
+        return []
+    return [domain_get(caller=call.caller, domain_id=item) for item in items]
+
+
 def default_domain(call: Call) -> Domain:
     """Where a command without domainid acts: the caller's domain (ROOT for a superuser without account)."""
     if call.caller.account_id:

@@ -14,6 +14,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy
 
+from accounts.cloudstack import domain_list_param
 from accounts.models import Domain
 from accounts.selectors import domain_get
 from compute import services_offerings
@@ -193,22 +194,11 @@ register(Command(
 ))
 
 
-def _domain_list_param(call: Call) -> list[Domain] | None:
-    """updateServiceOffering/updateDiskOffering's domainid: a comma list of ids, or "public" for none."""
-    raw = call.get("domainid")
-    if raw is None:
-        return None
-    items = [item.strip() for item in raw.split(",") if item.strip()]
-    if [item.lower() for item in items] == ["public"]:
-        return []
-    return [domain_get(caller=call.caller, domain_id=item) for item in items]
-
-
 def update_service_offering(call: Call) -> dict[str, Any]:
     offering = offering_get(caller=call.caller, offering_id=call.get("id"))
     offering = services_offerings.offering_update(
         caller=call.caller, offering=offering, name=call.get("name"), display_text=call.get("displaytext"),
-        domains=_domain_list_param(call), host_tags=call.get("hosttags"), storage_tags=call.get("storagetags"))
+        domains=domain_list_param(call), host_tags=call.get("hosttags"), storage_tags=call.get("storagetags"))
     return {"serviceoffering": render_offering(call, offering)}
 
 

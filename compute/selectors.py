@@ -65,8 +65,3 @@ def offering_list(*, caller: User) -> QuerySet[ServiceOffering]:
     from storage.selectors_disk_offerings import domain_scoped  # the one domain rule of every offering list
 
     return domain_scoped(caller, ServiceOffering.objects.filter(removed__isnull=True))
-
-
-def _ancestor_paths(path: str) -> list[str]:
-    parts = [p for p in path.split("/") if p]
-    return ["/".join(parts[: i + 1]) + "/" for i in range(len(parts))]

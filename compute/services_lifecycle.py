@@ -48,9 +48,13 @@ def vm_start(*, caller: User, vm: VirtualMachine, host: Host | None = None) -> A
     vm = _locked(vm)
     VM_STATE_MACHINE.check(vm, VmEvent.START_REQUESTED)
     chosen = _reserve_for_start(vm, host)
+    previous = vm.last_host_id
     VM_STATE_MACHINE.transit(vm, VmEvent.START_REQUESTED, host=chosen, last_host=chosen)
+    # A VM on shared storage may start on another host than it stopped on: the job then removes the shut-off
+    # definition it left there, so a VM is defined on one host only (and destroy finds it).
+    moved = {"previous_host": previous} if previous is not None and previous != chosen.pk else {}
     return job_submit(caller=caller, account=vm.account, cmd="startVirtualMachine",
-                      handler=f"{JOB_MODULE}.run_vm_start", instance=vm, queue=chosen.queue,
+                      handler=f"{JOB_MODULE}.run_vm_start", instance=vm, queue=chosen.queue, params=moved,
                       event_type="VM.START", description=_("Starting VM %(name)s") % {"name": vm.name})
 
 

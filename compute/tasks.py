@@ -112,7 +112,20 @@ def run_vm_start(job: AsyncJob) -> JobOutcome:
             "name": vm.name, "host": vm.host.name if vm.host else "?", "error": exc}) from exc
     job_progress(job, 90)
     services.vm_record_running(vm=vm, vnc_port=vnc)
+    _forget_on_previous_host(vm, job.params.get("previous_host"))
     return JobOutcome.of(vm)
+
+
+def _forget_on_previous_host(vm: VirtualMachine, host_id: int | None) -> None:
+    """Undefine the shut-off domain a VM left on the host it last stopped on. Best effort: the VM runs
+    already, and an unreachable old host must not fail its start (reconnecting hosts keep only what runs)."""
+    previous = Host.objects.filter(pk=host_id).first() if host_id else None
+    if previous is None or previous.url == vm.host.url:  # simulator hosts share one test:///default
+        return
+    try:
+        hv.undefine_domain(previous.url, vm.instance_name)  # a domain already gone is fine
+    except hv.HypervisorError as exc:
+        logger.warning("could not undefine %s on its previous host %s: %s", vm.instance_name, previous.name, exc)
 
 
 def _retry_elsewhere(vm: VirtualMachine, job: AsyncJob, exc: hv.HypervisorError) -> bool:

@@ -8,6 +8,8 @@ be done is the services' decision; a refusal is shown on the panel and changes n
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -89,37 +91,34 @@ def vm_snapshot_take(request: HttpRequest, vm_id: str) -> HttpResponse:
     return _back(request, vm)
 
 
-@require_POST
-@requires("vm.snapshot.revert")
-@http_errors
-def vm_snapshot_revert(request: HttpRequest, vm_id: str, snapshot_id: str) -> HttpResponse:
+def _on_snapshot(request: HttpRequest, vm_id: str, snapshot_id: str, run: Callable[..., object],
+                 done: str) -> HttpResponse:
+    """Revert and delete differ only in the service they call and what they say once it is queued; a refusal
+    is shown as a message and changes nothing, a permission refusal stays a 403."""
     vm = vm_get(caller=request.user, vm_id=vm_id)
     snapshot = _snapshot_of(request, vm, snapshot_id)
     try:
-        services_vm_snapshots.vm_snapshot_revert(caller=request.user, snapshot=snapshot)
+        run(caller=request.user, snapshot=snapshot)
     except PermissionDenied:
         raise
     except ServiceError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("Reverting VM %(name)s to snapshot %(snapshot)s.") % {
-            "name": vm.name, "snapshot": snapshot})
+        messages.success(request, done % {"name": vm.name, "snapshot": snapshot})
     return _back(request, vm)
+
+
+@require_POST
+@requires("vm.snapshot.revert")
+@http_errors
+def vm_snapshot_revert(request: HttpRequest, vm_id: str, snapshot_id: str) -> HttpResponse:
+    return _on_snapshot(request, vm_id, snapshot_id, services_vm_snapshots.vm_snapshot_revert,
+                        _("Reverting VM %(name)s to snapshot %(snapshot)s."))
 
 
 @require_POST
 @requires("vm.snapshot.delete")
 @http_errors
 def vm_snapshot_delete(request: HttpRequest, vm_id: str, snapshot_id: str) -> HttpResponse:
-    vm = vm_get(caller=request.user, vm_id=vm_id)
-    snapshot = _snapshot_of(request, vm, snapshot_id)
-    try:
-        services_vm_snapshots.vm_snapshot_delete(caller=request.user, snapshot=snapshot)
-    except PermissionDenied:
-        raise
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Deleting snapshot %(snapshot)s of VM %(name)s.") % {
-            "snapshot": snapshot, "name": vm.name})
-    return _back(request, vm)
+    return _on_snapshot(request, vm_id, snapshot_id, services_vm_snapshots.vm_snapshot_delete,
+                        _("Deleting snapshot %(snapshot)s of VM %(name)s."))

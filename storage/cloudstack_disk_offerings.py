@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Domain
+from accounts.cloudstack import domain_list_param
 from accounts.selectors import domain_get
 from portal.cloudstack.registry import Call, Command, Listing, ObjectType, Param, ParamType, register, register_object
 from storage import services_disk_offerings
@@ -128,23 +128,12 @@ register(Command(
 ))
 
 
-def _domains_param(call: Call) -> list[Domain] | None:
-    """domainid as updateDiskOffering takes it: comma-separated ids, or "public" for every domain."""
-    raw = call.get("domainid")
-    if raw is None:
-        return None
-    items = [item.strip() for item in raw.split(",") if item.strip()]
-    if [item.lower() for item in items] == ["public"]:
-        return []
-    return [domain_get(caller=call.caller, domain_id=item) for item in items]
-
-
 def update_disk_offering(call: Call) -> dict[str, Any]:
     offering = disk_offering_get(caller=call.caller, offering_id=call.get("id"))
     rates = {field: call.get(param) for param, field, _text in RATE_PARAMS if call.get(param) is not None}
     offering = services_disk_offerings.disk_offering_update(
         caller=call.caller, offering=offering, name=call.get("name"), display_text=call.get("displaytext"),
-        storage_tags=call.get("tags"), domains=_domains_param(call), display_offering=call.get("displayoffering"),
+        storage_tags=call.get("tags"), domains=domain_list_param(call), display_offering=call.get("displayoffering"),
         rates=rates)
     return {"diskoffering": render_disk_offering(call, offering)}
 

@@ -19,7 +19,7 @@ from compute.services_vm_snapshots import vm_snapshot_create
 from infrastructure import hypervisor as hv
 from infrastructure.models import Host
 from portal.errors import InsufficientCapacity, InvalidParameter, InvalidState, PermissionDenied, Unsupported
-from portal.models import AsyncJob, Event
+from portal.models import AsyncJob, ConfigurationValue, Event
 from tests import factories
 from tests.cloudstack.conftest import api, api_json, keys  # noqa: F401 (registers the fixtures)
 
@@ -246,3 +246,44 @@ def test_no_room_on_the_chosen_host_or_anywhere_is_insufficient_capacity(cloud, 
         vm_migrate(caller=cloud.admin, vm=vm)  # the planner finds no other host with room
     assert vm_row(vm) == before and capacity(cloud.host) == src
     assert capacity(target) == (0, target.memory_total)
+
+
+def test_a_vm_started_on_another_host_is_defined_there_only(cloud, run_jobs, vm, target):
+    """Stopped on one host and started on another (shared storage), a VM leaves no shut-off definition behind:
+    otherwise destroying it would undefine it on one host and leave the other."""
+    with run_jobs():
+        services.vm_stop(caller=cloud.alice, vm=vm)
+    assert hv.domain_state(cloud.host.url, vm.instance_name) == hv.DomainState.SHUTOFF
+    with run_jobs():
+        services.vm_start(caller=cloud.admin, vm=vm, host=target)
+    vm.refresh_from_db()
+    assert (vm.state, vm.host_id) == ("Running", target.pk)
+    assert hv.domain_state(target.url, vm.instance_name) == hv.DomainState.RUNNING
+    assert hv.domain_state(cloud.host.url, vm.instance_name) == hv.DomainState.MISSING
+
+    with run_jobs():
+        services.vm_destroy(caller=cloud.alice, vm=vm)
+    assert {hv.domain_state(h.url, vm.instance_name) for h in (cloud.host, target)} == {hv.DomainState.MISSING}
+
+
+def test_a_vm_with_snapshots_starts_where_its_snapshots_are(cloud, run_jobs, vm, target):
+    """libvirt keeps snapshot records with the definition on the host the VM last ran on: the planner is not
+    asked, even though it would pick the emptier host."""
+    ConfigurationValue.objects.create(name="vm.allocation.algorithm", scope="global", scope_id=0,
+                                      value="firstfitleastconsumed")
+    with run_jobs():  # cloud.host is now the fuller host
+        services.vm_deploy(caller=cloud.admin, account=cloud.alice.account, zone=cloud.zone,
+                           service_offering=cloud.offering, template=cloud.template, name="filler",
+                           host=cloud.host)
+    with run_jobs():
+        services.vm_stop(caller=cloud.alice, vm=vm)
+    with run_jobs():
+        vm_snapshot_create(caller=cloud.alice, vm=vm, name="before")
+    for _ in range(3):
+        with run_jobs():
+            services.vm_start(caller=cloud.alice, vm=vm)
+        vm.refresh_from_db()
+        assert vm.host_id == cloud.host.pk
+        assert hv.snapshot_list(cloud.host.url, vm.instance_name) != []
+        with run_jobs():
+            services.vm_stop(caller=cloud.alice, vm=vm)
