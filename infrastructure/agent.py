@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from celery.signals import worker_ready, worker_shutting_down
 from django.db import close_old_connections
@@ -21,6 +22,8 @@ from portal.jobs import DEFAULT_QUEUE
 logger = logging.getLogger(__name__)
 
 HOST_POLL_SECONDS = 5.0
+# How long a timer waits when its interval setting cannot be read.
+FALLBACK_INTERVAL_SECONDS = 60.0
 
 
 class Agent:
@@ -72,48 +75,47 @@ class Agent:
         if self.default_queue:  # one expunge round per cloud, not one per host agent
             threading.Thread(target=self._expunge, name="agent-expunge", daemon=True).start()
 
+    def _every(self, what: str, interval: Callable[[], float], action: Callable[[float], None]) -> None:
+        """The agent's timers: wait `interval()` (read each round, so a changed setting applies), then run
+        `action(interval)`, until the worker stops. A database or broker hiccup is logged and the timer goes
+        on: it must not end heartbeats, metrics or expunging for good."""
+        while True:
+            try:
+                close_old_connections()
+                wait = interval()
+            except Exception:  # the database may be briefly away; try again a minute later
+                logger.exception("agent: reading the %s interval failed", what)
+                wait = FALLBACK_INTERVAL_SECONDS
+            if self._stop.wait(wait):
+                return
+            try:
+                close_old_connections()
+                action(wait)
+            except Exception:
+                logger.exception("agent: submitting %s failed", what)
+
     def _heartbeat(self) -> None:
         """Every heartbeat interval, queue a heartbeat for each served host (infrastructure.heartbeat)."""
         from infrastructure.heartbeat import heartbeat_interval, submit_heartbeats
 
-        while not self._stop.wait(heartbeat_interval()):
-            try:
-                close_old_connections()
-                submit_heartbeats(sorted(self.served))
-            except Exception:  # a broker hiccup must not end the heartbeat for good
-                logger.exception("agent: submitting heartbeats failed")
+        self._every("heartbeats", heartbeat_interval, lambda _wait: submit_heartbeats(sorted(self.served)))
 
     def _metrics(self) -> None:
         """Every vm.stats.interval, queue a VM metrics collection per served host, and from the agent serving
-        the default queue the downsampling and pruning (compute.tasks_metrics). Read each round."""
+        the default queue the downsampling and pruning (compute.tasks_metrics)."""
         from compute.tasks_metrics import metrics_wait, submit_metrics
 
-        while not self._stop.wait(metrics_wait()):
-            try:
-                close_old_connections()
-                submit_metrics(sorted(self.served), maintain=self.default_queue)
-            except Exception:  # a broker hiccup must not end metrics collection for good
-                logger.exception("agent: submitting VM metrics collection failed")
+        self._every("VM metrics collection", metrics_wait,
+                    lambda _wait: submit_metrics(sorted(self.served), maintain=self.default_queue))
 
     def _expunge(self) -> None:
         """Every expunge.interval, queue CloudStack's expunge round (compute.tasks.vm_expunge_due_task): VMs
-        destroyed longer than expunge.delay ago are expunged. Read each round, so a changed setting applies."""
+        destroyed longer than expunge.delay ago are expunged. A round not started within one interval expires."""
         from compute.tasks import vm_expunge_due_task
         from portal.configuration import config_value
 
-        while True:
-            try:
-                close_old_connections()
-                interval = float(config_value("expunge.interval"))
-            except Exception:  # the database may be briefly away; try again a minute later
-                logger.exception("agent: reading expunge.interval failed")
-                interval = 60.0
-            if self._stop.wait(interval):
-                return
-            try:
-                vm_expunge_due_task.apply_async(queue=DEFAULT_QUEUE, expires=interval)
-            except Exception:  # a broker hiccup must not end the expunge rounds for good
-                logger.exception("agent: submitting the expunge round failed")
+        self._every("the expunge round", lambda: float(config_value("expunge.interval")),
+                    lambda wait: vm_expunge_due_task.apply_async(queue=DEFAULT_QUEUE, expires=wait))
 
     def _sync(self, host_id: int) -> None:
         from infrastructure.tasks import host_sync

@@ -290,3 +290,52 @@ def test_agent_timer_submits_heartbeats_for_served_hosts_every_interval(cloud, s
     agent._heartbeat()  # in the test's thread: the eager broker runs each heartbeat inline
     assert tick.waits == [7.0, 7.0]
     assert Host.objects.get(pk=cloud.host.pk).last_seen is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_agent_timers_outlive_an_unreadable_interval_and_a_failed_submission():
+    """Every agent timer (heartbeats, metrics, expunge rounds) shares one loop: an interval it cannot read
+    waits the fallback minute, and a submission that raises is logged, not the end of the timer."""
+    from infrastructure.agent import FALLBACK_INTERVAL_SECONDS, Agent
+
+    class _Ticks(_OneTick):
+        def wait(self, timeout: float) -> bool:
+            self.waits.append(timeout)
+            return len(self.waits) > 2
+
+    intervals = iter([RuntimeError("database away"), 5.0, 5.0])
+
+    def interval() -> float:
+        value = next(intervals)
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    submitted: list[float] = []
+
+    def action(wait: float) -> None:
+        submitted.append(wait)
+        raise RuntimeError("broker away")
+
+    agent = Agent(host_ids=[], default_queue=True, concurrency=1)
+    agent._stop = tick = _Ticks()
+    agent._every("test rounds", interval, action)
+    assert tick.waits == [FALLBACK_INTERVAL_SECONDS, 5.0, 5.0]
+    assert submitted == [FALLBACK_INTERVAL_SECONDS, 5.0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_agent_expunge_timer_queues_a_round_that_expires_with_its_interval(monkeypatch):
+    from compute import tasks
+    from infrastructure.agent import Agent
+    from portal.jobs import DEFAULT_QUEUE
+    from portal.models import ConfigurationValue
+
+    ConfigurationValue.objects.create(name="expunge.interval", scope="global", scope_id=0, value="30")
+    queued: list[dict] = []
+    monkeypatch.setattr(tasks.vm_expunge_due_task, "apply_async", lambda **kwargs: queued.append(kwargs))
+    agent = Agent(host_ids=[], default_queue=True, concurrency=1)
+    agent._stop = tick = _OneTick()
+    agent._expunge()
+    assert tick.waits == [30.0, 30.0]
+    assert queued == [{"queue": DEFAULT_QUEUE, "expires": 30.0}]
