@@ -124,7 +124,11 @@ class VirtualMachine(TenantOwned):
     ssh_public_keys = models.TextField(blank=True)
     # Where the agent put the VM's NoCloud config drive on its host (empty: none built yet).
     config_drive_path = models.CharField(max_length=2048, blank=True)
+    # Where the console proxy reaches the VM's VNC server: this port on the host's console address, with
+    # this password (Fernet-encrypted, accounts.crypto). The agent reads both off the running domain after
+    # every boot, revert and migration; the web process never asks libvirt.
     vnc_port = models.PositiveIntegerField(null=True, blank=True)
+    vnc_password_encrypted = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
     # When the VM entered Destroyed: it can be recovered until expunge.delay has passed, then the periodic
     # expunge task removes it.
@@ -271,3 +275,22 @@ class VmMetric(models.Model):
 
     def __str__(self) -> str:
         return f"{self.virtual_machine_id}@{self.at:%Y-%m-%d %H:%M:%S}/{self.resolution}s"
+
+
+class ConsoleToken(TenantOwned):
+    """A ticket to open one VM's console, for one user, once, within seconds of its minting.
+
+    Only the SHA-256 of the token is stored, so a database dump lets nobody in. The consumer redeems it by
+    stamping `used` in the same UPDATE that checks it is unused and unexpired, so two sockets racing with
+    one token cannot both win. Account and domain are the VM's: the ticket is tenant data like the VM.
+    """
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    virtual_machine = models.ForeignKey(VirtualMachine, on_delete=models.CASCADE, related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+    expires = models.DateTimeField(db_index=True)
+    used = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"console ticket for {self.virtual_machine_id} ({self.user_id})"

@@ -17,7 +17,9 @@ from accounts.limits import ResourceType
 from accounts.models import Account
 from accounts.services_limits import resource_release
 from compute.models import ServiceOffering, VirtualMachine
+from compute.services_console import console_fields
 from compute.states import VM_STATE_MACHINE, VmEvent, VmState
+from infrastructure.hypervisor import VncEndpoint
 from infrastructure.models import Host
 from infrastructure.placement import Request, host_release, host_reserve, place_vm
 from portal.errors import InsufficientCapacity, InvalidParameter, InvalidState
@@ -153,8 +155,8 @@ def _vm_queue(vm: VirtualMachine) -> str:
 # --- worker side: what the host reported --------------------------------------------------------------
 
 @transaction.atomic
-def vm_record_running(*, vm: VirtualMachine, vnc_port: int | None) -> None:
-    VM_STATE_MACHINE.transit(vm, VmEvent.OPERATION_SUCCEEDED, vnc_port=vnc_port)
+def vm_record_running(*, vm: VirtualMachine, console: VncEndpoint | None) -> None:
+    VM_STATE_MACHINE.transit(vm, VmEvent.OPERATION_SUCCEEDED, **console_fields(console))
     event_emit(type="VM.START", description=_("VM %(name)s is running on %(host)s") % {
         "name": vm.name, "host": vm.host.name}, account=vm.account, resource=vm)
 
@@ -215,7 +217,7 @@ def vm_deploy_retry(*, vm: VirtualMachine, job: AsyncJob, reason: str) -> Host |
 def vm_record_start_failed(*, vm: VirtualMachine, reason: str, first_deploy: bool) -> None:
     host = vm.host
     event = VmEvent.CREATION_FAILED if first_deploy else VmEvent.OPERATION_FAILED
-    VM_STATE_MACHINE.transit(vm, event, host=None, vnc_port=None)
+    VM_STATE_MACHINE.transit(vm, event, host=None, **console_fields(None))
     if host is not None:
         host_release(host=host, cpu_mhz=vm.cpu_mhz, memory_bytes=vm.memory_bytes)
     event_emit(type="VM.START", description=_("VM %(name)s failed to start: %(reason)s") % {
@@ -225,7 +227,7 @@ def vm_record_start_failed(*, vm: VirtualMachine, reason: str, first_deploy: boo
 @transaction.atomic
 def vm_record_stopped(*, vm: VirtualMachine, event: str = VmEvent.OPERATION_SUCCEEDED) -> None:
     host = vm.host
-    VM_STATE_MACHINE.transit(vm, event, host=None, vnc_port=None)
+    VM_STATE_MACHINE.transit(vm, event, host=None, **console_fields(None))
     if host is not None:
         host_release(host=host, cpu_mhz=vm.cpu_mhz, memory_bytes=vm.memory_bytes)
 

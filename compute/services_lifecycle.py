@@ -26,7 +26,9 @@ from compute.services import (
     _reserve_for_start,
     _vm_queue,
 )
+from compute.services_console import console_fields
 from compute.states import VM_STATE_MACHINE, VmEvent, VmState
+from infrastructure.hypervisor import VncEndpoint
 from infrastructure.models import Host
 from portal.authz import ADMINS, Role, authorize, role_of
 from portal.configuration import config_value
@@ -249,12 +251,12 @@ def vm_record_restored(*, vm: VirtualMachine, event_type: str = "VM.RESTORE") ->
         "name": vm.name, "template": vm.template.name}, account=vm.account, resource=vm)
 
 
-def vm_record_config_drive(*, vm: VirtualMachine, path: str, vnc_port: int | None = None) -> None:
+def vm_record_config_drive(*, vm: VirtualMachine, path: str, console: VncEndpoint | None = None) -> None:
     """Where the start job put the VM's config drive (empty: none); a restart on the same host may also have
-    moved its console port."""
+    moved its console."""
     changes: dict[str, object] = {"config_drive_path": path}
-    if vnc_port is not None:
-        changes["vnc_port"] = vnc_port
+    if console is not None:
+        changes.update(console_fields(console))
     VirtualMachine.objects.filter(pk=vm.pk).update(**changes)
     for field, value in changes.items():
         setattr(vm, field, value)

@@ -22,7 +22,9 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from compute.models import VirtualMachine
 from compute.services import _locked, _placement_request
+from compute.services_console import console_fields
 from compute.states import VM_STATE_MACHINE, VmEvent, VmState
+from infrastructure.hypervisor import VncEndpoint
 from infrastructure.models import AllocationState, Host
 from infrastructure.placement import host_release, host_reserve, place_vm
 from portal.authz import authorize
@@ -162,9 +164,10 @@ def vm_migrate(*, caller: User, vm: VirtualMachine, host: Host | None = None) ->
 
 
 @transaction.atomic
-def vm_record_migrated(*, vm: VirtualMachine, source: Host, target: Host, vnc_port: int | None) -> None:
+def vm_record_migrated(*, vm: VirtualMachine, source: Host, target: Host, console: VncEndpoint | None) -> None:
     vm = _locked(vm)
-    VM_STATE_MACHINE.transit(vm, VmEvent.OPERATION_SUCCEEDED, host=target, last_host=target, vnc_port=vnc_port)
+    VM_STATE_MACHINE.transit(vm, VmEvent.OPERATION_SUCCEEDED, host=target, last_host=target,
+                             **console_fields(console))
     host_release(host=source, cpu_mhz=vm.cpu_mhz, memory_bytes=vm.memory_bytes)
     event_emit(type="VM.MIGRATE", description=_("VM %(name)s migrated from %(src)s to %(dst)s") % {
         "name": vm.name, "src": source.name, "dst": target.name}, account=vm.account, resource=vm)

@@ -32,7 +32,9 @@ from accounts.models import User
 from accounts.services_limits import resource_release, resource_reserve
 from compute.models import ServiceOffering, VirtualMachine, VMSnapshot
 from compute.services import _locked, _vm_queue
+from compute.services_console import console_fields
 from compute.states import VM_SNAPSHOT_STATE_MACHINE, VmSnapshotEvent, VmSnapshotState, VmState
+from infrastructure.hypervisor import VncEndpoint
 from infrastructure.models import Host
 from infrastructure.placement import host_release, host_reserve
 from portal.authz import authorize
@@ -286,7 +288,8 @@ def vm_snapshot_record_create_failed(*, snapshot: VMSnapshot, reason: str) -> No
 
 
 @transaction.atomic
-def vm_snapshot_record_reverted(*, snapshot: VMSnapshot, params: dict, vnc_port: int | None = None) -> VirtualMachine:
+def vm_snapshot_record_reverted(*, snapshot: VMSnapshot, params: dict,
+                                console: VncEndpoint | None = None) -> VirtualMachine:
     """The host reverted: the VM takes the snapshot's offering and size, shrinkage is released (growth was
     reserved by the request), and the snapshot becomes current."""
     snapshot = _locked_snapshot(snapshot)
@@ -297,8 +300,8 @@ def vm_snapshot_record_reverted(*, snapshot: VMSnapshot, params: dict, vnc_port:
     _release(vm, params.get("host"), -cpus, -mhz, -mib)
     offering = ServiceOffering.objects.get(pk=offering_id)
     changes: dict[str, object] = {"service_offering": offering, "cpu_number": cpu, "cpu_speed": speed, "memory": mem}
-    if vnc_port is not None:
-        changes["vnc_port"] = vnc_port
+    if console is not None:
+        changes.update(console_fields(console))
     VirtualMachine.objects.filter(pk=vm.pk).update(**changes)
     for field, value in changes.items():
         setattr(vm, field, value)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import secrets
+import string
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -25,6 +27,9 @@ CPU_QUOTA_MIN_US = 1_000
 # A fixed-offering VM may grow live up to this many times its memory (bounded by the host's memory): the
 # guest sizes its page tables for the maximum at boot, so an unbounded maximum costs every VM memory.
 FIXED_MEMORY_HEADROOM = 4
+# VNC authentication (RFB type 2) uses the first 8 characters of a password.
+VNC_PASSWORD_LENGTH = 8
+VNC_PASSWORD_ALPHABET = string.ascii_letters + string.digits
 
 
 def serial_log_path(vm: VirtualMachine) -> str:
@@ -82,6 +87,13 @@ def cpu_quota(vm: VirtualMachine, host: Host) -> int | None:
     return max(CPU_QUOTA_MIN_US, CPU_PERIOD_US * vm.cpu_speed // host.cpu_speed)
 
 
+def new_vnc_password() -> str:
+    """A fresh password for each definition of a domain. VNC authentication reads only 8 characters, so the
+    strength comes from it being random, per VM and per boot, and from VNC listening only where the portal
+    is (Host.console_address); browsers never see it (the proxy authenticates for them)."""
+    return "".join(secrets.choice(VNC_PASSWORD_ALPHABET) for _ in range(VNC_PASSWORD_LENGTH))
+
+
 def domain_spec(vm: VirtualMachine, volumes: list[Volume]) -> DomainSpec:
     host = vm.host
     disks: list[DiskSpec] = [
@@ -106,7 +118,8 @@ def domain_spec(vm: VirtualMachine, volumes: list[Volume]) -> DomainSpec:
         memory_mib=vm.memory,
         disks=tuple(disks),
         serial_log_path=None if host.is_simulator else serial_log_path(vm),
-        vnc_listen="127.0.0.1",
+        vnc_listen=host.console_address,
+        vnc_password=new_vnc_password(),
         cpu_shares=vm.cpu_mhz,
         metadata={"vm": str(vm.uuid), "account": str(vm.account.uuid), "name": vm.name},
         max_vcpus=max_vcpus,

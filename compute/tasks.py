@@ -90,12 +90,12 @@ def _write_config_drive(vm: VirtualMachine, volumes: list[Volume]) -> None:
     services_lifecycle.vm_record_config_drive(vm=vm, path=path)
 
 
-def _boot(vm: VirtualMachine) -> int | None:
+def _boot(vm: VirtualMachine) -> hv.VncEndpoint | None:
     volumes = _prepare_volumes(vm)
     _write_config_drive(vm, volumes)
     hv.define_domain(vm.host.url, domain_spec(vm, volumes))
     hv.start_domain(vm.host.url, vm.instance_name)
-    return hv.vnc_port(vm.host.url, vm.instance_name)
+    return hv.vnc_endpoint(vm.host.url, vm.instance_name)
 
 
 def run_vm_start(job: AsyncJob) -> JobOutcome:
@@ -111,7 +111,7 @@ def run_vm_start(job: AsyncJob) -> JobOutcome:
         raise OperationFailed(_("Unable to start VM %(name)s on %(host)s: %(error)s") % {
             "name": vm.name, "host": vm.host.name if vm.host else "?", "error": exc}) from exc
     job_progress(job, 90)
-    services.vm_record_running(vm=vm, vnc_port=vnc)
+    services.vm_record_running(vm=vm, console=vnc)
     _forget_on_previous_host(vm, job.params.get("previous_host"))
     return JobOutcome.of(vm)
 
@@ -211,7 +211,7 @@ def _reset_root(vm: VirtualMachine, job: AsyncJob, *, size: int | None) -> None:
         hv.define_domain(host.url, domain_spec(vm, volumes))
         hv.start_domain(host.url, vm.instance_name)
         services_lifecycle.vm_record_config_drive(vm=vm, path=vm.config_drive_path,
-                                                  vnc_port=hv.vnc_port(host.url, vm.instance_name))
+                                                  console=hv.vnc_endpoint(host.url, vm.instance_name))
     elif old.host_id is not None:
         # Stopped: create the new disk where the old one was, so the next start finds it ready.
         _prepare_volumes(vm, host)
@@ -325,7 +325,8 @@ def reconcile_host_vms(host: Host) -> None:
             volumes = list(vm.volumes.filter(removed__isnull=True))
             hv.define_domain(host.url, domain_spec(vm, volumes))
             hv.start_domain(host.url, vm.instance_name)
-            VirtualMachine.objects.filter(pk=vm.pk).update(vnc_port=hv.vnc_port(host.url, vm.instance_name))
+            services_lifecycle.vm_record_config_drive(vm=vm, path=vm.config_drive_path,
+                                                      console=hv.vnc_endpoint(host.url, vm.instance_name))
         elif vm.state == VmState.RUNNING:
             logger.warning("VM %s is %s on host %s: recording it as stopped", vm.instance_name, state, host.name)
             services.vm_record_stopped(vm=vm, event=VmEvent.POWERED_OFF_ON_HOST)

@@ -96,11 +96,11 @@ def run_vm_migrate(job: AsyncJob) -> JobOutcome:
                 "storage_pool"):
             ensure_pool_on_host(volume.storage_pool, target)
         job_progress(job, 20)
-        hv.migrate_domain(source.url, target.url, vm.instance_name)
-        vnc = hv.vnc_port(target.url, vm.instance_name)
+        hv.migrate_domain(source.url, target.url, vm.instance_name, vnc_listen=target.console_address)
+        vnc = hv.vnc_endpoint(target.url, vm.instance_name)
     except hv.HypervisorError as exc:
         services_migration.vm_record_migrate_failed(vm=vm, target=target, reason=str(exc))
         raise OperationFailed(_("Unable to migrate VM %(name)s to %(host)s: %(error)s") % {
             "name": vm.name, "host": target.name, "error": exc}) from exc
-    services_migration.vm_record_migrated(vm=vm, source=source, target=target, vnc_port=vnc)
+    services_migration.vm_record_migrated(vm=vm, source=source, target=target, console=vnc)
     return JobOutcome.of(vm)

@@ -69,12 +69,12 @@ def run_vm_snapshot_revert(job: AsyncJob) -> JobOutcome:
         host = _host(vm)
         hv.snapshot_revert(host.url, vm.instance_name, snapshot.name)
         # A memory revert restarts the guest's QEMU process: its console port may have changed.
-        vnc = hv.vnc_port(host.url, vm.instance_name) if vm.state == VmState.RUNNING else None
+        vnc = hv.vnc_endpoint(host.url, vm.instance_name) if vm.state == VmState.RUNNING else None
     except (hv.HypervisorError, OperationFailed) as exc:
         snapshots.vm_snapshot_record_revert_failed(snapshot=snapshot, params=job.params, reason=str(exc))
         raise OperationFailed(_("Failed to revert VM %(vm)s to snapshot %(name)s: %(error)s") % {
             "name": snapshot, "vm": vm.name, "error": exc}) from exc
-    vm = snapshots.vm_snapshot_record_reverted(snapshot=snapshot, params=job.params, vnc_port=vnc)
+    vm = snapshots.vm_snapshot_record_reverted(snapshot=snapshot, params=job.params, console=vnc)
     return JobOutcome.of(vm)
 
 

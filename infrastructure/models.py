@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from urllib.parse import urlsplit
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -204,6 +205,14 @@ class Host(models.Model):
     @property
     def is_simulator(self) -> bool:
         return self.domain_type == self.DomainType.TEST
+
+    @property
+    def console_address(self) -> str:
+        """Where the host's VNC servers listen and the console proxy connects: the address the portal already
+        reaches the host's libvirtd on (the URI's host), or loopback for a local URI such as qemu:///system.
+        Listening there, not on every interface, keeps consoles off the hosts' other networks."""
+        hostname = urlsplit(self.url).hostname
+        return hostname or "127.0.0.1"
 
     @property
     def local_pool_name(self) -> str:

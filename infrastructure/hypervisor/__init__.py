@@ -43,6 +43,7 @@ from .migration import migrate_domain
 from .operations import (
     DomainState,
     HostFacts,
+    VncEndpoint,
     create_volume,
     define_domain,
     delete_volume,
@@ -59,6 +60,7 @@ from .operations import (
     shutdown_domain,
     start_domain,
     undefine_domain,
+    vnc_endpoint,
     vnc_port,
 )
 from .pools import PoolInfo, ensure_pool, pool_info, remove_pool
@@ -92,6 +94,7 @@ __all__ = [
     "PoolSpec",
     "SnapshotNotFound",
     "SnapshotUnsupported",
+    "VncEndpoint",
     "VolumeNotFound",
     "allow_connections",
     "attach_disk",
@@ -135,5 +138,6 @@ __all__ = [
     "start_domain",
     "undefine_domain",
     "upload_volume",
+    "vnc_endpoint",
     "vnc_port",
 ]

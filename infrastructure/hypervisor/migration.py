@@ -26,6 +26,7 @@ import libvirt
 from .connection import get_connection
 from .errors import DomainNotFound, HypervisorError, MigrationFailed, libvirt_message, translate
 from .operations import _UNDEFINE_FLAGS_BASIC, _lookup, _lookup_or_none, _with_connection
+from .xml import with_vnc_listen
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +43,12 @@ def _is_test_uri(uri: str) -> bool:
     return uri.startswith("test:")
 
 
-def migrate_domain(src_uri: str, dst_uri: str, name: str, *, live: bool = True, timeout_s: float = 300) -> None:
+def migrate_domain(src_uri: str, dst_uri: str, name: str, *, live: bool = True, timeout_s: float = 300,
+                   vnc_listen: str | None = None) -> None:
     """Move domain ``name`` from ``src_uri`` to ``dst_uri``: live while it runs, offline (definition only) if off.
+
+    ``vnc_listen``: the destination's console address. VNC listens on one host address, which the
+    destination does not have, so the definition sent there listens on its own (the password goes along).
 
     After ``timeout_s`` the migration is aborted, which leaves the guest running on the source. Raises
     MigrationFailed (or another HypervisorError); a domain already only on the destination counts as done,
@@ -72,10 +77,20 @@ def migrate_domain(src_uri: str, dst_uri: str, name: str, *, live: bool = True, 
         flags = _P2P_FLAGS | (libvirt.VIR_MIGRATE_LIVE if live else 0)
     else:
         flags = _P2P_FLAGS | libvirt.VIR_MIGRATE_OFFLINE
-    _run_with_timeout(src_uri, dst_uri, name, flags, timeout_s)
+    _run_with_timeout(src_uri, dst_uri, name, flags, timeout_s, vnc_listen)
 
 
-def _run_with_timeout(src_uri: str, dst_uri: str, name: str, flags: int, timeout_s: float) -> None:
+def _destination_params(domain: libvirt.virDomain, vnc_listen: str | None) -> dict[str, str]:
+    """migrateToURI3 parameters: a destination definition when the VNC listen address must change."""
+    if vnc_listen is None:
+        return {}
+    current = domain.XMLDesc(libvirt.VIR_DOMAIN_XML_SECURE | libvirt.VIR_DOMAIN_XML_MIGRATABLE)
+    moved = with_vnc_listen(current, vnc_listen)
+    return {} if moved is None else {libvirt.VIR_MIGRATE_PARAM_DEST_XML: moved}
+
+
+def _run_with_timeout(src_uri: str, dst_uri: str, name: str, flags: int, timeout_s: float,
+                      vnc_listen: str | None = None) -> None:
     """Run the (blocking) migration in a thread, and abort the job if it outlasts ``timeout_s``.
 
     Not retried on a lost connection like other calls: the source libvirtd keeps migrating without us, and a
@@ -87,7 +102,7 @@ def _run_with_timeout(src_uri: str, dst_uri: str, name: str, flags: int, timeout
     def run() -> None:
         try:
             domain = conn.lookupByName(name)
-            domain.migrateToURI3(dst_uri, {}, flags)
+            domain.migrateToURI3(dst_uri, _destination_params(domain, vnc_listen), flags)
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
             outcome["error"] = exc
 

@@ -18,7 +18,7 @@ import time
 import traceback
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import libvirt
@@ -574,25 +574,40 @@ def _interface_counters(domain: libvirt.virDomain, devices: ET.Element) -> dict[
     return counters
 
 
-def vnc_port(uri: str, name: str) -> int | None:
-    """The VNC port the console proxy should connect to, or None if there is none right now.
+@dataclass(frozen=True)
+class VncEndpoint:
+    """A running domain's VNC server as the console proxy needs it: the port and the password it asks for."""
 
-    Read from the live XML: with autoport the port is only chosen at start and changes on
-    every boot or migration, so the stored definition never has it.
+    port: int
+    password: str | None = field(repr=False, default=None)
+
+
+def vnc_endpoint(uri: str, name: str) -> VncEndpoint | None:
+    """The running domain's VNC port and password, or None if it has no VNC server right now.
+
+    Read from the live XML: with autoport the port is only chosen at start and changes on every boot or
+    migration, and a revert to a memory snapshot brings back the password the domain had then. So the
+    agent asks after each of those instead of remembering what it defined.
     """
 
-    def action(conn: libvirt.virConnect) -> int | None:
+    def action(conn: libvirt.virConnect) -> VncEndpoint | None:
         domain = _lookup(conn, name)
         if not domain.isActive():
             return None
-        for graphics in _parse(domain.XMLDesc(0)).iterfind("devices/graphics"):
+        for graphics in _parse(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_SECURE)).iterfind("devices/graphics"):
             if graphics.get("type") == "vnc":
                 port = graphics.get("port")
                 if port is not None and port.lstrip("-").isdigit() and int(port) > 0:
-                    return int(port)
+                    return VncEndpoint(port=int(port), password=graphics.get("passwd"))
         return None
 
     return _with_connection(uri, action)
+
+
+def vnc_port(uri: str, name: str) -> int | None:
+    """The VNC port the console proxy should connect to, or None if there is none right now."""
+    endpoint = vnc_endpoint(uri, name)
+    return endpoint.port if endpoint is not None else None
 
 
 def domain_xml(uri: str, name: str) -> str:

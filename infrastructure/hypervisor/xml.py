@@ -434,3 +434,19 @@ def build_ceph_secret_xml(usage: str) -> str:
     usage_element = _sub(root, "usage", type="ceph")
     _sub(usage_element, "name", usage)
     return _serialize(root)
+
+
+def with_vnc_listen(domain_xml: str, address: str) -> str | None:
+    """The domain XML with its VNC server listening on ``address``, or None when it already does (or has no
+    VNC): the definition a migration sends to a host whose console address differs."""
+    root = ET.fromstring(domain_xml)  # noqa: S314 (libvirt's own output, not user input)
+    changed = False
+    for graphics in root.iterfind("devices/graphics[@type='vnc']"):
+        if graphics.get("listen") not in (None, address):
+            graphics.set("listen", address)
+            changed = True
+        for listen in graphics.iterfind("listen[@type='address']"):
+            if listen.get("address") != address:
+                listen.set("address", address)
+                changed = True
+    return ET.tostring(root, encoding="unicode") if changed else None
