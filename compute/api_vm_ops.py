@@ -4,6 +4,7 @@
 - POST change-offering/ (stopped VM; answers the VM at once), POST scale/ (202 with the job)
 - POST attach-iso/, detach-iso/, reset-ssh-key/ (202 with the job)
 - POST migrate/ and GET hosts-for-migration/ (root admins)
+- POST console/ (201: a single-use console URL and WebSocket ticket, compute.console_links)
 
 Writes go through compute.services_vm_ops and compute.services_migration; the request bodies take the same
 choices as the CloudStack commands (user_data as text, not base64: JSON carries it as it is).
@@ -17,12 +18,13 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from compute import services_migration, services_vm_ops
 from compute.api import VirtualMachineSerializer, _action_schema
+from compute.console_links import console_endpoint
 from compute.models import VirtualMachine
 from compute.selectors import offering_get, vm_get
 from infrastructure.selectors_hosts import host_get
@@ -72,6 +74,22 @@ class MigrationHostSerializer(serializers.Serializer):
     reason = serializers.CharField(read_only=True)
 
 
+class ConsoleWebsocketSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text=_("The single-use ticket (also in url)."))
+    host = serializers.CharField()
+    port = serializers.CharField()
+    path = serializers.CharField(help_text=_("The WebSocket path; connect to it with ?token=<token>."))
+    scheme = serializers.CharField(help_text=_("ws or wss."))
+    extra = serializers.CharField(allow_blank=True)
+
+
+class ConsoleEndpointSerializer(serializers.Serializer):
+    url = serializers.URLField(help_text=_(
+        "Opens the console in a browser logged in as you: once, before `expires`."))
+    expires = serializers.DateTimeField()
+    websocket = ConsoleWebsocketSerializer()
+
+
 class VmOperationsViewSet(viewsets.GenericViewSet):
     """Operations on one virtual machine beyond start/stop (see the module docstring)."""
 
@@ -79,7 +97,7 @@ class VmOperationsViewSet(viewsets.GenericViewSet):
     serializer_class = VmSettingsSerializer
     authz_actions = {"update_settings": "vm.update", "change_offering": "vm.change_offering", "scale": "vm.scale",
                      "attach_iso": "vm.iso", "detach_iso": "vm.iso", "reset_ssh_key": "vm.reset_ssh_key",
-                     "migrate": "vm.migrate", "hosts_for_migration": "vm.migrate"}
+                     "migrate": "vm.migrate", "hosts_for_migration": "vm.migrate", "console": "vm.console"}
     filter_backends: list = []
     pagination_class = None  # hosts-for-migration answers every other host of the zone at once
 
@@ -153,6 +171,13 @@ class VmOperationsViewSet(viewsets.GenericViewSet):
         return Response(MigrationHostSerializer(candidates, many=True).data)
 
 
+    @extend_schema(summary=_("Open the console of a running virtual machine"), request=None,
+                   responses={201: ConsoleEndpointSerializer})
+    def console(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        endpoint = console_endpoint(request, caller=request.user, vm=self._vm())
+        return Response(ConsoleEndpointSerializer(endpoint).data, status=status.HTTP_201_CREATED)
+
+
 _VM_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH,
                           description=_("Id of the virtual machine."))
 VmOperationsViewSet = extend_schema(parameters=[_VM_ID])(VmOperationsViewSet)
@@ -173,4 +198,5 @@ urlpatterns = [
     _route("reset-ssh-key", "post", "reset_ssh_key"),
     _route("migrate", "post", "migrate"),
     _route("hosts-for-migration", "get", "hosts_for_migration"),
+    _route("console", "post", "console"),
 ]

@@ -167,6 +167,7 @@ for _name, _handler, _text, _action, _extra in (
 
 
 import compute.cloudstack_affinity  # noqa: E402  (affinity groups)
+import compute.cloudstack_console  # noqa: E402  (createConsoleEndpoint)
 import compute.cloudstack_keypairs  # noqa: E402  (SSH key pairs)
 import compute.cloudstack_lifecycle  # noqa: E402  (deploy options, recover, expunge, restore)
 import compute.cloudstack_metrics as cloudstack_metrics  # noqa: E402  (stats fields, listVirtualMachinesMetrics)

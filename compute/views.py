@@ -25,6 +25,7 @@ from compute import services, services_migration, services_vm_ops
 from compute.forms import AttachIsoForm, MigrateForm, ResetSshKeyForm, ResizeForm, VmActionForm, VmFilterForm
 from compute.models import VirtualMachine
 from compute.selectors import VmFilters, vm_get, vm_list
+from compute.services_console import CONSOLE_STATES
 from compute.services_lifecycle import may_expunge_or_recover
 from compute.states import VM_STATE_MACHINE, VmEvent, VmState
 from portal.authz import Role, can, role_of
@@ -272,6 +273,13 @@ def _tab_context(request: HttpRequest, vm: VirtualMachine, tab: str) -> dict[str
     return {}
 
 
+def _console_url(caller: User, vm: VirtualMachine) -> str:
+    """The console page's URL while the VM has a console and the caller may open it; else empty (no button)."""
+    if vm.state not in CONSOLE_STATES or not can(caller, "vm.console", vm):
+        return ""
+    return _url_or_empty("compute:vm_console", vm)
+
+
 @require_safe
 @requires("vm.view")
 @http_errors
@@ -285,6 +293,7 @@ def vm_detail(request: HttpRequest, vm_id: str) -> HttpResponse:
     return render(request, "compute/vm_detail.html", {
         "vm": vm,
         "actions": available_actions(request.user, vm),
+        "console_url": _console_url(request.user, vm),
         "can_expunge": can(request.user, "vm.expunge", vm) and may_expunge_or_recover(request.user, vm),
         "pending_job": pending,
         "tab": tab,

@@ -12,6 +12,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -170,8 +171,19 @@ TIME_ZONE = "UTC"
 USE_TZ = True
 
 # --- static files ---------------------------------------------------------------------------------------
-STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Behind a reverse proxy that mounts the portal under a path and strips it (docs/deploy/nginx.conf):
+# CIRROSTACK_URL_PREFIX=/cloud. Django writes its URLs with it (FORCE_SCRIPT_NAME, which WhiteNoise honours
+# too), `manage.py serve` passes it to uvicorn as the root path, and Channels' router strips that.
+URL_PREFIX = os.environ.get("CIRROSTACK_URL_PREFIX", "").rstrip("/")
+if URL_PREFIX and not URL_PREFIX.startswith("/"):
+    raise ImproperlyConfigured("CIRROSTACK_URL_PREFIX must start with '/' (e.g. /cloud)")
+FORCE_SCRIPT_NAME = URL_PREFIX or None
+# Absolute: a relative STATIC_URL gets the script prefix of the first request that reads it, and WhiteNoise
+# reads it at start-up, outside any request.
+STATIC_URL = f"{URL_PREFIX}/static/"
+# noVNC (package.json, installed by bin/cirrostack into node_modules/) is served as it is under static/novnc/:
+# it is ES modules importing each other by relative paths, so its files keep their names (no manifest hashing).
+STATICFILES_DIRS = [BASE_DIR / "static", ("novnc", BASE_DIR / "node_modules" / "@novnc" / "novnc")]
 STATIC_ROOT = DATA_DIR / "static-root"
 STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns on every request until collectstatic has run
 STORAGES = {
@@ -280,13 +292,32 @@ CIRROSTACK_API_DEFAULT_PAGE_SIZE = int(os.environ.get("CIRROSTACK_API_DEFAULT_PA
 CIRROSTACK_API_SESSION_TIMEOUT = int(os.environ.get("CIRROSTACK_API_SESSION_TIMEOUT",
                                                     str(CIRROSTACK_SESSION_TIMEOUT)))
 
+# --- the VM console (compute.consumers) ---------------------------------------------------------------------
+# Seconds a console ticket stays valid for connecting (at most 60, compute.services_console).
+CIRROSTACK_CONSOLE_TOKEN_TTL = int(os.environ.get("CIRROSTACK_CONSOLE_TOKEN_TTL", "30"))
+# How often an open console re-checks the session, the permission and where the VM runs.
+CIRROSTACK_CONSOLE_RECHECK_SECONDS = float(os.environ.get("CIRROSTACK_CONSOLE_RECHECK_SECONDS", "2"))
+# A console without keyboard, pointer or clipboard input for this many seconds is closed.
+CIRROSTACK_CONSOLE_IDLE_TIMEOUT = float(os.environ.get("CIRROSTACK_CONSOLE_IDLE_TIMEOUT", "900"))
+
+# Every handler masks console tickets (portal.logmask): the ASGI server logs request paths with their query
+# strings, and a console URL carries its ticket there. uvicorn's own loggers are routed through it too
+# (Django configures logging after uvicorn did, so this replaces uvicorn's handlers).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"mask_secrets": {"()": "portal.logmask.MaskSecrets"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_secrets"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("CIRROSTACK_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        # Instead of Django's default "django" handlers (a DEBUG-only console and admin mails), which skip the mask.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "INFO"},
+        "uvicorn": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "uvicorn.error": {"handlers": [], "level": "INFO", "propagate": True},
+        "uvicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 # --- resource limits -------------------------------------------------------------------------------------

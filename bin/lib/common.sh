@@ -7,7 +7,7 @@
 CS_RUN_PACKAGES=(python3-venv gcc python3-dev pkg-config libvirt-dev libldap2-dev libsasl2-dev gettext
                  ca-certificates)   # HTTPS to PyPI; minimal Debian images come without it
 # shellcheck disable=SC2034
-CS_SERVICE_PACKAGES=(postgresql redis-server slapd ldap-utils chromium chromium-driver)
+CS_SERVICE_PACKAGES=(postgresql redis-server slapd ldap-utils chromium chromium-driver nginx-light)
 # sasl2-bin: saslpasswd2, for the tests of hosts behind a SASL login (tests/support/sasl_libvirtd.py)
 # shellcheck disable=SC2034
 CS_LIBVIRT_PACKAGES=(libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils sasl2-bin)

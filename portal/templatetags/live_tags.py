@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from django import template
+from django.urls import get_script_prefix
 from django.utils.html import json_script
 from django.utils.safestring import SafeString
 
@@ -35,4 +36,5 @@ def live_labels() -> SafeString:
 
 @register.simple_tag
 def live_ws_path() -> str:
-    return WS_PATH
+    """Under the script prefix: behind a proxy mounting the portal at /cloud, the socket is /cloud/ws/jobs/."""
+    return f"{get_script_prefix()}{WS_PATH.lstrip('/')}"

@@ -106,17 +106,18 @@ class Portal:
             time.sleep(0.3)
 
 
-@pytest.fixture(scope="module")
-def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
+@contextmanager
+def served_portal(root: Path, *, uvicorn_args: tuple[str, ...] = (), env: dict[str, str] | None = None,
+                  check_path: str = "/login/") -> Iterator[Portal]:
     """The portal's web process on a free port, with a seeded demo cloud whose simulated host is Up, and no
-    agent running."""
-    root = tmp_path_factory.mktemp("portal")
+    agent running. `uvicorn_args` and `env` add to how it is served (e.g. --root-path behind a proxy)."""
     data_dir, logs = root / "data", root / "logs"
     logs.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
-    env.update(CIRROSTACK_DATA_DIR=str(data_dir), CIRROSTACK_ADMIN_PASSWORD=ADMIN_PASSWORD, PYTHONUNBUFFERED="1")
+    environment = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
+    environment.update(CIRROSTACK_DATA_DIR=str(data_dir), CIRROSTACK_ADMIN_PASSWORD=ADMIN_PASSWORD,
+                       PYTHONUNBUFFERED="1", **(env or {}))
     port = free_port()
-    server = Portal(base=f"http://127.0.0.1:{port}", data_dir=data_dir, env=env, logs=logs)
+    server = Portal(base=f"http://127.0.0.1:{port}", data_dir=data_dir, env=environment, logs=logs)
     # What `manage.py serve` does before starting its processes.
     server.manage("migrate", "--no-input", "-v", "0")
     server.manage("compilemessages", "--ignore", ".venv", "--ignore", "var", "-v", "0")
@@ -126,13 +127,13 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
         server.wait_host_up(agent)
 
     web = server.spawn("web", [sys.executable, "-m", "uvicorn", "portal.asgi:application", "--host", "127.0.0.1",
-                               "--port", str(port), "--log-level", "info"])
+                               "--port", str(port), "--log-level", "info", *uvicorn_args])
     try:
         deadline = time.monotonic() + 60
         while True:
             assert web.poll() is None, f"uvicorn exited:\n{server.log_tail('web')}"
             try:
-                if requests.get(f"{server.base}/login/", timeout=10).status_code == 200:
+                if requests.get(f"{server.base}{check_path}", timeout=10).status_code == 200:
                     break
             except requests.RequestException:  # not listening yet, or still starting up
                 pass
@@ -143,6 +144,12 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
         stop(web)
         sys.stderr.write(f"--- web log tail:\n{server.log_tail('web')}\n--- agent log tail:\n"
                          f"{server.log_tail('agent')}\n")
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
+    with served_portal(tmp_path_factory.mktemp("portal")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -60,11 +60,14 @@ OUTSIDER = "outsider"  # exactly what b1 gets: A's things do not exist (jobs, ev
 SEES = "sees"  # the VM itself: the read works and shows it (`shows`), and nothing else of A's
 MAY_SEE = "may_see"  # a query that may or may not include the shared VM: nothing else of A's, nothing changed
 DENIED = "denied"  # the VM, but not this: refused (the VM exists for b2, so: forbidden or not found)
+USES = "uses"  # what the grant is for (opening the console): it works, and writes nothing but console tickets
 
 # The door's answer when the caller sees the object but may not do this to it (portal.errors.PermissionDenied).
 # The UI's VM power actions answer a refusal by going back to the VM's page with an error message instead
 # (compute.views.vm_action); `_refused_on_object` accepts that too, nothing changed being checked anyway.
 REFUSED_ON_OBJECT = {"cs": (531, 531), "rest": (403, 531), "ui": (403, None)}
+# What using a console grant may write.
+GRANT_USE_WRITES = ("compute.consoletoken ",)
 # The UI's sharing panel answers an empty 200 to a grantee (the VM page asks every viewer for it): nothing shown.
 EMPTY_PANEL = (200, None)
 
@@ -458,6 +461,11 @@ def _check_grantee(row: Row, action: str, world: World, answer: Answer, before: 
             assert got == hidden or _refused_on_object(row, answer), (
                 f"{what}: expected a refusal ({hidden} or {REFUSED_ON_OBJECT[row.door]}), got {got} "
                 f"{answer.location} {answer.error_messages}:\n{answer.text[:2000]}")
+    elif row.grantee == USES:
+        _check_success(row, what, answer)
+        changed = [c for c in changes(before, after) if not c.startswith(GRANT_USE_WRITES)] if before else []
+        assert not changed, f"{what} changed more than console tickets:\n" + "\n".join(changed)
+        return
     else:
         assert row.grantee == MAY_SEE, f"{row}: unknown grantee expectation {row.grantee!r}"
         _check_hidden(row, "as the grantee", row.grantee_hides, world, answer)

@@ -7,7 +7,7 @@ import pytest
 
 from accounts.limits import ResourceType
 from tests.factories import TEST_PASSWORD
-from tests.isolation.matrix import DENIED, MAY_SEE, ROOT_CONTROL, SEES, check, cs, matrix
+from tests.isolation.matrix import DENIED, MAY_SEE, ROOT_CONTROL, SEES, USES, check, cs, matrix
 from tests.isolation.world import LDAP_GROUP, World
 
 pytestmark = pytest.mark.django_db
@@ -81,6 +81,7 @@ ROWS = [
        grantee=DENIED),
     cs("write", "findHostsForMigration", lambda w: {"virtualmachineid": str(w.vm.uuid)}, control=None,
        grantee=DENIED),
+    cs("write", "createConsoleEndpoint", lambda w: {"virtualmachineid": str(w.vm.uuid)}, grantee=USES),
     cs("list", "listIsos", lambda w: {"isofilter": "self"}, control=None),
     # VM snapshots (issue 6): scoped through A's VM; the grantee sees the shared VM's snapshots but may not take,
     # revert or delete any.

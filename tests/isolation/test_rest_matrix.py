@@ -8,7 +8,7 @@ import pytest
 from compute.models import AffinityGroup, SSHKeyPair
 from portal.models import ResourceTag
 from tests.factories import TEST_PASSWORD
-from tests.isolation.matrix import DENIED, ROOT_CONTROL, SEES, check, matrix, rest
+from tests.isolation.matrix import DENIED, ROOT_CONTROL, SEES, USES, check, matrix, rest
 from tests.isolation.world import LDAP_GROUP, World
 
 pytestmark = pytest.mark.django_db
@@ -108,6 +108,8 @@ ROWS = [
          grantee=DENIED),
     rest("write", "GET", lambda w: vm(w) + "hosts-for-migration/", lambda w: {}, name="vm migration hosts",
          control=None, grantee=DENIED),
+    # The console (issue 7): the one thing the grantee's console grant is for.
+    rest("write", "POST", lambda w: vm(w) + "console/", lambda w: {}, name="vm console", grantee=USES),
     # VM snapshots (issue 6): scoped through A's VM; the grantee sees the shared VM's snapshots but may not take,
     # revert or delete any.
     rest("list", "GET", lambda w: f"{API}/vm-snapshots/", name="vm snapshots", shows=lambda w: "alpha-snap",

@@ -82,6 +82,9 @@ ROWS = [
        shows=lambda w: w.vm.name),
     ui("list", "GET", page("ui:event_list"), name="event list", shows=lambda w: w.vm.name),
     ui("list", "GET", page("ui:dashboard"), name="dashboard", shows=lambda w: w.vm.name, grantee=MAY_SEE),
+    # The console page (issue 7): what the grantee's console grant is for.
+    ui("detail", "GET", page("compute:vm_console", vm_id=lambda w: w.vm.uuid), name="vm console",
+       shows=lambda w: w.vm.name, grantee=SEES),
     # VM sharing (the grantee may not see the grants, re-share or revoke: a grant is never a right to share)
     ui("list", "GET", page("compute:vm_sharing", vm_id=lambda w: w.vm.uuid), name="vm sharing",
        shows=lambda w: w.b2.username, grantee=DENIED, grantee_answer=EMPTY_PANEL),

@@ -31,6 +31,7 @@ from accounts.services_limits import resource_limit_update
 from accounts.services_users import user_disable
 from compute import services as compute_services
 from compute.models import VirtualMachine, VMSnapshot
+from compute.services_console import console_fields
 from compute.services_grants import vm_grant
 from compute.services_vm_snapshots import vm_snapshot_create
 from infrastructure import hypervisor as hv
@@ -133,6 +134,9 @@ def _build() -> World:
     # only go outside the VM's account. The south admin reaches b2, yet must not reach A's VM through b2.
     vm_grant(caller=a1, vm=vm, grantee=b2, permission="console")
     vm_snapshot = _snapshot(a1, vm)
+    # A console to open (the simulator's domains have no VNC port): where the proxy would connect.
+    VirtualMachine.objects.filter(pk=vm.pk).update(**console_fields(hv.VncEndpoint(port=5999, password="pw")))
+    vm.refresh_from_db()
 
     ldap_configuration = account_services.ldap_configuration_add(
         caller=root, hostname=LDAP_HOST, port=389, domain=north, bind_dn="cn=binder,dc=north",

@@ -93,6 +93,7 @@ ENDPOINTS = {
     "/api/v1/virtual-machines/{id}/reset-ssh-key/": {"post"},
     "/api/v1/virtual-machines/{id}/migrate/": {"post"},
     "/api/v1/virtual-machines/{id}/hosts-for-migration/": {"get"},
+    "/api/v1/virtual-machines/{id}/console/": {"post"},
     "/api/v1/ssh-key-pairs/": {"get", "post"},
     "/api/v1/ssh-key-pairs/{id}/": {"get", "delete"},
     "/api/v1/affinity-groups/": {"get", "post"},
@@ -124,6 +125,7 @@ IMMEDIATE |= {"/api/v1/service-offerings/", "/api/v1/disk-offerings/"}  # catalo
 IMMEDIATE |= {"/api/v1/ssh-key-pairs/", "/api/v1/affinity-groups/", "/api/v1/tags/", "/api/v1/tags/delete/"}
 IMMEDIATE |= {"/api/v1/virtual-machines/{id}/change-offering/"}  # a stopped VM: no host work
 IMMEDIATE |= {"/api/v1/virtual-machines/{id}/recover/"}  # synchronous in CloudStack too
+IMMEDIATE |= {"/api/v1/virtual-machines/{id}/console/"}  # a ticket row: the host is reached later, by the WebSocket
 # The pool row is created at once (201); the hosts define it in background jobs.
 IMMEDIATE |= {"/api/v1/storage-pools/", "/api/v1/image-stores/"}
 # The topology (zones, pods, clusters, physical networks, traffic types) involves no hypervisor.

@@ -9,8 +9,20 @@ import subprocess
 import sys
 import time
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+# Console frames are VNC data, mostly compressed already (Tight, ZRLE): per-message deflate, which browsers
+# always offer, would cost the portal's event loop a zlib pass per frame for nothing: it cut the console's
+# throughput 25-fold in benchmarks/console_proxy.py.
+UVICORN_OPTIONS = ("--ws-per-message-deflate", "false")
+
+
+def prefix_options() -> list[str]:
+    """Behind a reverse proxy that mounts the portal under a path (CIRROSTACK_URL_PREFIX=/cloud, checked by the
+    settings) and strips it before passing requests on: uvicorn's root path, which Channels' router strips."""
+    return ["--root-path", settings.URL_PREFIX] if settings.URL_PREFIX else []
 
 
 class Command(BaseCommand):
@@ -35,7 +47,7 @@ class Command(BaseCommand):
         children = [
             subprocess.Popen([*manage, "agent"]),
             subprocess.Popen([sys.executable, "-m", "uvicorn", "portal.asgi:application", "--host", host,
-                              "--port", port, "--log-level", "info"]),
+                              "--port", port, "--log-level", "info", *UVICORN_OPTIONS, *prefix_options()]),
         ]
         self.stdout.write(self.style.SUCCESS(f"Cirrostack is running on http://{options['addr']}/ (Ctrl-C stops)"))
 
