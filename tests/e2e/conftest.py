@@ -41,7 +41,7 @@ STORAGE_ROOT = Path("/var/lib/cirrostack")
 VM_MEMORY_MIB = 128  # the tiny guest needs little; a small RAM keeps memory snapshots and migration quick
 
 
-def _virtual_size(image: str) -> int:
+def virtual_size(image: str) -> int:
     info = subprocess.run(["qemu-img", "info", "--output=json", image], check=True, capture_output=True,
                           text=True)
     return int(json.loads(info.stdout)["virtual-size"])
@@ -133,16 +133,32 @@ class Console:
         return answer == "HAS-FILE-42"
 
 
-def _uris() -> dict[str, str]:
+HOST_NAMES = ("a", "b", "c")
+
+
+def e2e_uris(extra_hosts: int) -> dict[str, str]:
+    """The system libvirtd ("a") and the first `extra_hosts` extra ones ("b", "c"), each answering."""
     default = os.environ.get("CIRROSTACK_E2E_LIBVIRT_URI", "")
     extra = os.environ.get("CIRROSTACK_E2E_EXTRA_LIBVIRT_URIS", "").split()
     require(bool(default), "CIRROSTACK_E2E_LIBVIRT_URI is not set (bin/cirrostack test starts libvirtd)")
-    require(bool(extra), "CIRROSTACK_E2E_EXTRA_LIBVIRT_URIS names no extra libvirt host "
-                         "(bin/cirrostack test starts them with bin/lib/libvirt-hosts.sh)")
-    uris = {"a": default, "b": extra[0]}
+    require(len(extra) >= extra_hosts, f"CIRROSTACK_E2E_EXTRA_LIBVIRT_URIS names fewer than {extra_hosts} extra "
+                                       "libvirt hosts (bin/cirrostack test starts them with bin/lib/libvirt-hosts.sh)")
+    uris = dict(zip(HOST_NAMES, [default, *extra[:extra_hosts]], strict=False))
     for uri in uris.values():
         require(hv.ping(uri), f"no libvirtd answers at {uri}")
     return uris
+
+
+def e2e_preconditions(extra_hosts: int) -> tuple[str, dict[str, str]]:
+    """(the tiny guest image, the hosts' URIs) for tests driving the portal on real hosts through an agent
+    process sharing the tests' database; skipped (failed under CIRROSTACK_STRICT_SKIPS) when one is missing."""
+    require(os.geteuid() == 0, "end-to-end tests need root (libvirtd, QEMU, host storage)")
+    image = os.environ.get("CIRROSTACK_E2E_IMAGE", "")
+    require(bool(image) and Path(image).is_file(), f"tiny guest image missing: {image!r}")
+    uris = e2e_uris(extra_hosts)
+    shared_database_url()
+    celery_app.conf.task_always_eager = False
+    return image, uris
 
 
 def _cleanup(vms: list[VirtualMachine], hosts: dict[str, Host], pools: list[StoragePool]) -> None:
@@ -167,12 +183,7 @@ def _cleanup(vms: list[VirtualMachine], hosts: dict[str, Host], pools: list[Stor
 
 @pytest.fixture
 def lab(settings, monkeypatch, tmp_path) -> Iterator[Lab]:
-    require(os.geteuid() == 0, "end-to-end tests need root (libvirtd, QEMU, host storage)")
-    image = os.environ.get("CIRROSTACK_E2E_IMAGE", "")
-    require(bool(image) and Path(image).is_file(), f"tiny guest image missing: {image!r}")
-    uris = _uris()
-    shared_database_url()
-    celery_app.conf.task_always_eager = False
+    image, uris = e2e_preconditions(extra_hosts=1)
 
     # One directory per run for everything both hosts must see: a rerun never meets an earlier run's pools.
     run_dir = STORAGE_ROOT / f"e2e-lifecycle-{uuid.uuid4().hex[:8]}"
@@ -188,7 +199,7 @@ def lab(settings, monkeypatch, tmp_path) -> Iterator[Lab]:
     user = factories.UserFactory(username="enduser", account__domain=root)
     cluster = factories.ClusterFactory()
     offering = factories.ServiceOfferingFactory(name="tiny", cpu_number=1, cpu_speed=500, memory=VM_MEMORY_MIB)
-    template = factories.TemplateFactory(name="tiny-guest", url=f"file://{image}", size=_virtual_size(image),
+    template = factories.TemplateFactory(name="tiny-guest", url=f"file://{image}", size=virtual_size(image),
                                          account=admin.account, domain=root)
     hosts, jobs = {}, {}
     for name, uri in uris.items():

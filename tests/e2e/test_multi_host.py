@@ -13,14 +13,11 @@ fails instead of skipping.
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,18 +28,16 @@ from accounts.services import user_keys_register
 from compute.models import ServiceOffering, VirtualMachine
 from infrastructure import hypervisor as hv
 from infrastructure.models import Cluster, Host
-from portal.celery import app as celery_app
 from portal.models import AsyncJob
 from storage.models import Template
 from tests import factories
-from tests.support.agent import agent_process, shared_database_url, wait_for
-from tests.support.requirements import require
+from tests.e2e.conftest import e2e_preconditions, virtual_size
+from tests.support.agent import agent_process, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 ENDPOINT = "/client/api"
 STORAGE_ROOT = "/var/lib/cirrostack/e2e-multi"
-HOST_NAMES = ("a", "b", "c")
 VM_MEMORY_MIB = 128  # the tiny guest needs little; these tests only check where guests run
 
 
@@ -50,12 +45,6 @@ def _sign(params: dict[str, str], api_key: str, secret: str) -> dict[str, str]:
     signed = {**params, "apiKey": api_key}
     CloudStack(endpoint="http://testserver" + ENDPOINT, key=api_key, secret=secret)._sign(signed)
     return signed
-
-
-def _virtual_size(image: str) -> int:
-    info = subprocess.run(["qemu-img", "info", "--output=json", image], check=True, capture_output=True,
-                          text=True)
-    return int(json.loads(info.stdout)["virtual-size"])
 
 
 @dataclass
@@ -124,18 +113,6 @@ class MultiHost:
                                                 host_tags=host_tags)
 
 
-def _uris() -> dict[str, str]:
-    default = os.environ.get("CIRROSTACK_E2E_LIBVIRT_URI", "")
-    extra = os.environ.get("CIRROSTACK_E2E_EXTRA_LIBVIRT_URIS", "").split()
-    require(bool(default), "CIRROSTACK_E2E_LIBVIRT_URI is not set (bin/cirrostack test starts libvirtd)")
-    require(len(extra) >= 2, "CIRROSTACK_E2E_EXTRA_LIBVIRT_URIS does not name two extra libvirt hosts "
-                             "(bin/cirrostack test starts them with bin/lib/libvirt-hosts.sh)")
-    uris = dict(zip(HOST_NAMES, [default, *extra[:2]], strict=True))
-    for uri in uris.values():
-        require(hv.ping(uri), f"no libvirtd answers at {uri}")
-    return uris
-
-
 def _cleanup(vms: list[VirtualMachine], hosts: dict[str, Host]) -> None:
     """Remove every guest and volume the test made, whatever state the test left them in."""
     by_pk = {host.pk: host for host in hosts.values()}
@@ -157,12 +134,7 @@ def _cleanup(vms: list[VirtualMachine], hosts: dict[str, Host]) -> None:
 
 @pytest.fixture
 def multi(client, settings, tmp_path) -> Iterator[MultiHost]:
-    require(os.geteuid() == 0, "end-to-end tests need root (libvirtd, QEMU, host storage)")
-    image = os.environ.get("CIRROSTACK_E2E_IMAGE", "")
-    require(bool(image) and Path(image).is_file(), f"tiny guest image missing: {image!r}")
-    uris = _uris()
-    shared_database_url()
-    celery_app.conf.task_always_eager = False
+    image, uris = e2e_preconditions(extra_hosts=2)
 
     root = factories.DomainFactory()
     admin = factories.UserFactory(username="admin", account__name="admin", account__domain=root,
@@ -171,7 +143,7 @@ def multi(client, settings, tmp_path) -> Iterator[MultiHost]:
              for name in ("alice", "bob")}
     keys = {user.username: user_keys_register(user=user) for user in (admin, *users.values())}
     pod = factories.PodFactory()
-    template = factories.TemplateFactory(name="tiny-guest", url=f"file://{image}", size=_virtual_size(image),
+    template = factories.TemplateFactory(name="tiny-guest", url=f"file://{image}", size=virtual_size(image),
                                          account=admin.account, domain=root)
     env = MultiHost(client=client, keys=keys, agent=None, zone_id=str(pod.zone.uuid), cluster=None, hosts={},
                     template=template, admin=admin, users=users)
