@@ -160,6 +160,11 @@ class VirtualMachine(TenantOwned):
     def effective_os_type(self) -> str:
         return self.os_type or self.template.os_type
 
+    def live_snapshots(self) -> models.QuerySet[VMSnapshot]:
+        """Its VM snapshots that still exist (any state but Removed). On the model, because deploy, start,
+        restore and migration all ask before acting, and they sit below the snapshot services."""
+        return VMSnapshot.objects.filter(virtual_machine=self, removed__isnull=True)
+
 
 class VirtualMachineUserPermission(UserObjectPermissionBase):
     """Per-VM grants to users, with a real foreign key so scoping a VM list is a join, not a generic lookup."""

@@ -90,9 +90,7 @@ def _reserve_for_start(vm: VirtualMachine, host: Host | None = None) -> Host:
             raise InvalidParameter(_("Host %(host)s cannot reach the root disk of VM %(name)s (storage pool "
                                      "%(pool)s).") % {"host": host.name, "name": vm.name, "pool": pool.name})
         return host_reserve(zone=vm.zone, cpu_mhz=vm.cpu_mhz, memory_bytes=vm.memory_bytes, only=host)
-    from compute.services_vm_snapshots import vm_snapshots_live
-
-    if vm.last_host is not None and vm_snapshots_live(vm).exists():
+    if vm.last_host is not None and vm.live_snapshots().exists():
         # libvirt keeps a VM's snapshot records with its domain definition on the host it last ran on: the VM
         # starts there, or its snapshots could no longer be reverted or deleted.
         return host_reserve(zone=vm.zone, cpu_mhz=vm.cpu_mhz, memory_bytes=vm.memory_bytes, only=vm.last_host)

@@ -176,9 +176,7 @@ def vm_restore(*, caller: User, vm: VirtualMachine, template: Template | None = 
     if vm.state not in (VmState.RUNNING, VmState.STOPPED):
         raise InvalidParameter(_("VM %(name)s is %(state)s; only a running or stopped VM can be restored.") % {
             "name": vm.name, "state": vm.state})
-    from compute.services_vm_snapshots import vm_snapshots_live
-
-    if vm_snapshots_live(vm).exists():
+    if vm.live_snapshots().exists():
         # The root disk holding the snapshots is replaced: CloudStack refuses the same way.
         raise InvalidState(_("VM %(name)s has VM snapshots; delete them before restoring it.") % {"name": vm.name})
     new = template or vm.template

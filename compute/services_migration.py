@@ -123,9 +123,7 @@ def vm_migrate(*, caller: User, vm: VirtualMachine, host: Host | None = None) ->
     authorize(caller, "vm.migrate", vm)
     vm = _locked(vm)
     _require_running(vm)
-    from compute.services_vm_snapshots import vm_snapshots_live
-
-    if vm_snapshots_live(vm).exists():
+    if vm.live_snapshots().exists():
         # libvirt refuses to migrate a domain with snapshots (their metadata would not follow); CloudStack
         # refuses too. Refused here, before any reservation, rather than failing in the job.
         raise InvalidState(_("VM %(name)s has VM snapshots; delete them before migrating it.") % {"name": vm.name})

@@ -23,7 +23,6 @@ vm_snapshot_record_* functions here.
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -59,15 +58,10 @@ _DELETE_VM_STATES = (VmState.RUNNING, VmState.STOPPED, VmState.DESTROYED, VmStat
 QCOW2 = "QCOW2"
 
 
-def vm_snapshots_live(vm: VirtualMachine) -> QuerySet[VMSnapshot]:
-    """The snapshots of a VM that still exist (any state but Removed)."""
-    return VMSnapshot.objects.filter(virtual_machine=vm, removed__isnull=True)
-
-
 def vm_snapshot_busy(vm: VirtualMachine) -> bool:
     """Whether a snapshot operation on the VM is under way. Other VM operations (start, stop, migrate, scale,
     restore) should refuse while it is: the snapshot job works on the VM's domain and disks."""
-    return vm_snapshots_live(vm).filter(state__in=ACTIVE_STATES).exists()
+    return vm.live_snapshots().filter(state__in=ACTIVE_STATES).exists()
 
 
 def _lock_vm(vm: VirtualMachine) -> VirtualMachine:
@@ -131,12 +125,12 @@ def vm_snapshot_create(*, caller: User, vm: VirtualMachine, name: str = "", desc
     _require_idle(vm, allowed=_SNAPSHOT_VM_STATES)
     _check_volumes(vm)
     maximum = int(config_value("vmsnapshot.max"))
-    if vm_snapshots_live(vm).count() >= maximum:
+    if vm.live_snapshots().count() >= maximum:
         raise LimitExceeded(_("Creating vm snapshot failed due to a VM can just have : %(max)d VM snapshots. "
                               "Please delete old ones") % {"max": maximum})
     internal = _snapshot_name(vm)
     display = name or internal
-    if vm_snapshots_live(vm).filter(display_name=display).exists():
+    if vm.live_snapshots().filter(display_name=display).exists():
         raise InvalidParameter(_("Creating VM snapshot failed due to VM snapshot with name %(name)s already exists")
                                % {"name": display})
     snapshot = VMSnapshot.objects.create(
@@ -251,7 +245,7 @@ def vm_snapshots_discard(vm: VirtualMachine) -> int:
     snapshot metadata; deleting the volumes drops the qcow2 snapshots in them): no host work, the rows are
     marked Removed. Called by the lifecycle when a VM is destroyed/expunged; returns how many were removed."""
     removed = 0
-    for snapshot in vm_snapshots_live(vm).select_for_update():
+    for snapshot in vm.live_snapshots().select_for_update():
         # Through the state table: an operation still marked in flight ends first (it cannot finish now).
         for event in _DISCARD_PATH.get(snapshot.state, ()):
             VM_SNAPSHOT_STATE_MACHINE.transit(snapshot, event)
@@ -271,7 +265,7 @@ def vm_snapshots_discard(vm: VirtualMachine) -> int:
 def vm_snapshot_record_created(*, snapshot: VMSnapshot) -> None:
     """The new snapshot becomes the VM's current one, a child of the previous current one (libvirt's tree)."""
     snapshot = _locked_snapshot(snapshot)
-    siblings = vm_snapshots_live(snapshot.virtual_machine).exclude(pk=snapshot.pk)
+    siblings = snapshot.virtual_machine.live_snapshots().exclude(pk=snapshot.pk)
     parent = siblings.filter(current=True).first()
     siblings.filter(current=True).update(current=False)
     VM_SNAPSHOT_STATE_MACHINE.transit(snapshot, VmSnapshotEvent.OPERATION_SUCCEEDED, current=True, parent=parent)
@@ -305,7 +299,7 @@ def vm_snapshot_record_reverted(*, snapshot: VMSnapshot, params: dict,
     VirtualMachine.objects.filter(pk=vm.pk).update(**changes)
     for field, value in changes.items():
         setattr(vm, field, value)
-    vm_snapshots_live(vm).filter(current=True).exclude(pk=snapshot.pk).update(current=False)
+    vm.live_snapshots().filter(current=True).exclude(pk=snapshot.pk).update(current=False)
     VM_SNAPSHOT_STATE_MACHINE.transit(snapshot, VmSnapshotEvent.OPERATION_SUCCEEDED, current=True)
     return vm
 
