@@ -24,6 +24,7 @@ from rest_framework.response import Response
 
 from compute import services_migration, services_vm_ops
 from compute.api import VirtualMachineSerializer, _action_schema
+from compute.cloudinit import USER_DATA_MAX_BYTES
 from compute.console_links import console_endpoint
 from compute.models import VirtualMachine
 from compute.selectors import offering_get, vm_get
@@ -38,9 +39,9 @@ class VmSettingsSerializer(serializers.Serializer):
     group = serializers.CharField(required=False, allow_blank=True, max_length=255)
     os_type = serializers.CharField(required=False, allow_blank=True, max_length=255)
     ha_enabled = serializers.BooleanField(required=False, help_text=_("Only when the offering offers HA."))
-    user_data = serializers.CharField(required=False, allow_blank=True, max_length=24576, trim_whitespace=False,
-                                      help_text=_("cloud-init user data as text; the guest gets it at its next "
-                                                  "start."))
+    user_data = serializers.CharField(required=False, allow_blank=True, max_length=USER_DATA_MAX_BYTES,
+                                      trim_whitespace=False, help_text=_(
+                                          "cloud-init user data as text; the guest gets it at its next start."))
 
 
 class VmSizeSerializer(serializers.Serializer):

@@ -7,15 +7,45 @@ Built in memory with pycdlib (no genisoimage on the hosts) and uploaded by the s
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 
 import pycdlib
+from django.utils.translation import gettext as _
+
+from portal.errors import InvalidParameter
 
 # cloud-init's NoCloud datasource looks for a filesystem with this label.
 VOLUME_ID = "cidata"
-# CloudStack caps user-data at 32 KiB (vm.userdata.max.length's default for GET requests).
-USER_DATA_MAX_BYTES = 32768
+# CloudStack's vm.userdata.max.length (default 32768) bounds the base64 text a client sends, so the text
+# cloud-init receives is at most three quarters of it. Every door applies these two through the functions
+# below: the APIs send base64 (decode_user_data), the web form and REST send text (check_user_data).
+USER_DATA_MAX_ENCODED = 32768
+USER_DATA_MAX_BYTES = USER_DATA_MAX_ENCODED * 3 // 4
+# What the API parameter may carry at all (CloudStack's limit for POST bodies): the base64 may be wrapped over
+# lines, so its length with whitespace is not the bound; decode_user_data applies that.
+USER_DATA_PARAM_MAX_LENGTH = 1_048_576
+
+
+def decode_user_data(encoded: str | None) -> str:
+    """CloudStack's `userdata` parameter: base64 of UTF-8 text. Whitespace is ignored (base64 tools wrap their
+    lines); anything else that is not base64, or not text, is the caller's mistake (431)."""
+    compact = "".join((encoded or "").split())
+    if len(compact) > USER_DATA_MAX_ENCODED:
+        raise InvalidParameter(_("User data is longer than %(n)d characters after base64 encoding.")
+                               % {"n": USER_DATA_MAX_ENCODED})
+    try:
+        return base64.b64decode(compact, validate=True).decode("utf-8")
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        raise InvalidParameter(_("User data must be base64-encoded UTF-8 text.")) from None
+
+
+def check_user_data(text: str) -> None:
+    """The same bound for user-data given as text: what USER_DATA_MAX_ENCODED base64 characters decode to."""
+    if len(text.encode()) > USER_DATA_MAX_BYTES:
+        raise InvalidParameter(_("User data is longer than %(max)d bytes (%(n)d characters after base64 "
+                                 "encoding).") % {"max": USER_DATA_MAX_BYTES, "n": USER_DATA_MAX_ENCODED})
 
 
 def _meta_data(*, instance_id: str, hostname: str, public_keys: list[str]) -> str:

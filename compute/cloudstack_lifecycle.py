@@ -4,8 +4,6 @@ compute.cloudstack."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -13,6 +11,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Account
 from compute import services
+from compute.cloudinit import USER_DATA_PARAM_MAX_LENGTH, decode_user_data
 from compute.cloudstack import VM_ID, render_vm
 from compute.models import AffinityGroup, VirtualMachine
 from compute.selectors import offering_get, vm_get
@@ -25,18 +24,6 @@ from portal.models import AsyncJob
 from storage.models import DiskOffering, Template
 
 T = ParamType
-
-
-def decode_user_data(text: str | None) -> str:
-    """CloudStack takes user-data base64-encoded; cloud-init gets the decoded text. Not base64, or not text,
-    is the caller's mistake (431)."""
-    if not text:
-        return ""
-    try:
-        raw = base64.b64decode("".join(text.split()), validate=True)
-        return raw.decode("utf-8")
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise InvalidParameter(_("userdata is not valid base64-encoded UTF-8 text.")) from exc
 
 
 def host_get(call: Call, host_id: str | None) -> Host | None:
@@ -150,8 +137,9 @@ register(Command(
             "For a custom service offering: details[0].cpuNumber, details[0].cpuSpeed, details[0].memory.")),
         Param("keypair", description=gettext_lazy("The name of an SSH key pair of the owning account.")),
         Param("keypairs", T.LIST, description=gettext_lazy("Names of SSH key pairs of the owning account.")),
-        Param("userdata", max_length=1_048_576, description=gettext_lazy(
-            "cloud-init user-data, base64-encoded (at most 32 KiB once decoded); served by a config drive.")),
+        Param("userdata", max_length=USER_DATA_PARAM_MAX_LENGTH, description=gettext_lazy(
+            "cloud-init user-data, base64-encoded (at most 32768 base64 characters, vm.userdata.max.length); "
+            "served by a config drive.")),
         Param("affinitygroupids", T.LIST, item_type=T.UUID,
               description=gettext_lazy("Ids of affinity groups to put the VM in.")),
         Param("affinitygroupnames", T.LIST,

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from compute import services_migration, services_vm_ops
+from compute.cloudinit import USER_DATA_PARAM_MAX_LENGTH, decode_user_data
 from compute.cloudstack import VM_ID, render_vm
 from compute.models import VirtualMachine
 from compute.selectors import offering_get, vm_get
@@ -56,7 +57,7 @@ def update_virtual_machine(call: Call) -> dict[str, Any]:
     vm = services_vm_ops.vm_update(
         caller=call.caller, vm=_vm(call), name=call.get("name"), display_name=call.get("displayname"),
         group=call.get("group"), os_type=call.get("ostypeid"), ha_enabled=call.get("haenable"),
-        user_data=services_vm_ops.decode_user_data(user_data) if user_data is not None else None)
+        user_data=decode_user_data(user_data) if user_data is not None else None)
     return {"virtualmachine": render_vm(call, vm)}
 
 
@@ -75,7 +76,7 @@ register(Command(
         Param("haenable", T.BOOLEAN, description=gettext_lazy(
             "true enables high availability (the offering must offer HA).")),
         Param("ostypeid", description=gettext_lazy("The OS type of the VM (kept as given).")),
-        Param("userdata", max_length=services_vm_ops.USER_DATA_MAX_ENCODED, description=gettext_lazy(
+        Param("userdata", max_length=USER_DATA_PARAM_MAX_LENGTH, description=gettext_lazy(
             "Base64-encoded cloud-init user data, up to 32 KB (send it with POST).")),
     ),
 ))

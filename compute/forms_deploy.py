@@ -19,6 +19,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from compute.cloudinit import USER_DATA_MAX_BYTES
 from compute.models import AffinityGroup, ServiceOffering
 from compute.selectors import offering_list
 from compute.selectors_affinity import affinity_group_list
@@ -30,7 +31,7 @@ from storage.models import DiskOffering, Template
 from storage.selectors import template_list
 from storage.selectors_isos import iso_list
 
-USER_DATA_MAX = 32768  # CloudStack's default vm.userdata.max.length (of the base64 text, a little more)
+USER_DATA_MAX = USER_DATA_MAX_BYTES  # characters: the service checks the bytes (compute.cloudinit)
 
 
 def optional_function(module: str, name: str) -> Callable[..., Any] | None:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from accounts.limits import ResourceType
 from accounts.models import Account, User
 from accounts.services_limits import resource_reserve
-from compute.cloudinit import USER_DATA_MAX_BYTES
+from compute.cloudinit import check_user_data
 from compute.models import AffinityGroup, ServiceOffering, SSHKeyPair, VirtualMachine
 from compute.services import (
     JOB_MODULE,
@@ -91,7 +91,7 @@ def vm_deploy(
         if host.zone_id != zone.pk:
             raise InvalidParameter(_("Host %(host)s is not in zone %(zone)s.") % {"host": host.name,
                                                                                  "zone": zone.name})
-    _check_user_data(user_data)
+    check_user_data(user_data)
     cpus, speed, mib = offering_resolve_size(offering=service_offering, cpu_number=cpu_number,
                                              cpu_speed=cpu_speed, memory=memory)
     root_size, data_size = _disk_sizes(template, service_offering, disk_offering, size_gb, root_disk_size_gb,
@@ -162,12 +162,6 @@ def vm_deploy(
                      params={"deploy": True}, event_type="VM.CREATE",
                      description=_("Deploying VM %(name)s") % {"name": vm.name})
     return vm, job
-
-
-def _check_user_data(user_data: str) -> None:
-    """CloudStack's limit applies to what cloud-init receives; the doors have already decoded base64."""
-    if len(user_data.encode()) > USER_DATA_MAX_BYTES:
-        raise InvalidParameter(_("User data is longer than %(max)s bytes.") % {"max": USER_DATA_MAX_BYTES})
 
 
 def _disk_sizes(template: Template, offering: ServiceOffering, disk_offering: DiskOffering | None,

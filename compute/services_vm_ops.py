@@ -8,15 +8,13 @@ queue, which report back through the vm_record_* functions here.
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.limits import ResourceType
 from accounts.models import User
 from accounts.services_limits import resource_release, resource_reserve
+from compute.cloudinit import check_user_data
 from compute.models import ServiceOffering, VirtualMachine
 from compute.services import _locked, _validate_name
 from compute.states import VmState
@@ -30,23 +28,8 @@ from storage.models import Template
 
 JOB_MODULE = "compute.tasks_vm_ops"
 
-# CloudStack accepts up to 32 KB of base64-encoded user-data (over HTTP POST; vm.userdata.max.length).
-USER_DATA_MAX_ENCODED = 32768
-
 # States in which a VM still exists as a machine one may edit (Destroyed VMs can only be recovered).
 _EDITABLE = (VmState.STOPPED, VmState.RUNNING, VmState.STARTING, VmState.STOPPING, VmState.MIGRATING)
-
-
-def decode_user_data(encoded: str) -> str:
-    """CloudStack's `userdata` is base64; the VM keeps the decoded text its config drive serves. Doors call
-    this so every door refuses the same inputs with the same messages."""
-    if len(encoded) > USER_DATA_MAX_ENCODED:
-        raise InvalidParameter(_("User data is longer than %(n)d characters after base64 encoding.")
-                               % {"n": USER_DATA_MAX_ENCODED})
-    try:
-        return base64.b64decode(encoded, validate=True).decode("utf-8")
-    except (binascii.Error, ValueError):
-        raise InvalidParameter(_("User data must be base64-encoded UTF-8 text.")) from None
 
 
 def _require_state(vm: VirtualMachine, *states: str, action: str) -> None:
@@ -87,8 +70,7 @@ def vm_update(*, caller: User, vm: VirtualMachine, name: str | None = None, disp
                 "offering": vm.service_offering.name, "name": vm.name})
         changes["ha_enabled"] = bool(ha_enabled)
     if user_data is not None:
-        if len(user_data.encode()) > USER_DATA_MAX_ENCODED * 3 // 4:
-            raise InvalidParameter(_("User data is longer than %(n)d bytes.") % {"n": USER_DATA_MAX_ENCODED * 3 // 4})
+        check_user_data(user_data)
         changes.update(user_data=user_data, config_drive_path="")
     if changes:
         VirtualMachine.objects.filter(pk=vm.pk).update(**changes)

@@ -8,6 +8,7 @@ import pytest
 
 from accounts.limits import ResourceCount, ResourceLimit, ResourceType
 from compute import services, services_vm_ops
+from compute.cloudinit import check_user_data, decode_user_data
 from compute.models import VirtualMachine
 from infrastructure import hypervisor as hv
 from portal.errors import InvalidParameter, InvalidState, LimitExceeded, PermissionDenied
@@ -73,12 +74,17 @@ def test_ha_is_accepted_when_the_offering_offers_it(cloud, run_jobs):
 
 
 def test_user_data_is_base64_within_32_kb():
-    assert services_vm_ops.decode_user_data(base64.b64encode(b"#!/bin/sh\necho hi\n").decode()) == \
+    assert decode_user_data(base64.b64encode(b"#!/bin/sh\necho hi\n").decode()) == \
         "#!/bin/sh\necho hi\n"
     with pytest.raises(InvalidParameter, match="base64"):
-        services_vm_ops.decode_user_data("not base64!")
+        decode_user_data("not base64!")
     with pytest.raises(InvalidParameter, match="32768"):
-        services_vm_ops.decode_user_data("A" * 32772)
+        decode_user_data("A" * 32772)
+    # Wrapped base64 (as `base64` prints it) is the same text; its line breaks do not count against the bound.
+    wrapped = base64.encodebytes(b"x" * 24576).decode()
+    assert len(wrapped) > 32768 and decode_user_data(wrapped) == "x" * 24576
+    with pytest.raises(InvalidParameter, match="24576 bytes"):
+        check_user_data("x" * 24577)  # as text (web form, REST): what 32768 base64 characters decode to
 
 
 def test_iso_attach_and_detach_on_a_stopped_vm_is_recorded(cloud, run_jobs):
