@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from compute import services_console
 from compute.models import ConsoleToken, VirtualMachine
 from compute.services_console import (
     CONSOLE_TOKEN_TTL_MAX,
@@ -16,6 +17,7 @@ from compute.services_console import (
     STOPPED,
     console_fields,
     console_redeem,
+    console_serial_request,
     console_target,
     console_token_create,
     console_verdict,
@@ -24,8 +26,9 @@ from compute.services_console import (
 from compute.services_grants import vm_grant
 from compute.specs import domain_spec
 from infrastructure import hypervisor as hv
-from portal.errors import InvalidState, PermissionDenied
-from portal.models import Event
+from infrastructure.models import Host
+from portal.errors import InvalidState, PermissionDenied, Unsupported
+from portal.models import AsyncJob, Event
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -108,3 +111,31 @@ def test_every_definition_gets_a_fresh_password_and_listens_on_the_console_addre
     first, second = domain_spec(console_vm, volumes), domain_spec(console_vm, volumes)
     assert len(first.vnc_password) == 8 and first.vnc_password != second.vnc_password
     assert first.vnc_listen == console_vm.host.console_address == "127.0.0.1"
+
+
+def test_the_serial_read_job_returns_the_logs_tail_from_a_line_start(cloud, console_vm, settings, tmp_path,
+                                                                      run_jobs, monkeypatch):
+    settings.CIRROSTACK_SERIAL_LOG_DIR = str(tmp_path)
+    monkeypatch.setattr(services_console, "SERIAL_TAIL_BYTES", 64)
+    Host.objects.filter(pk=console_vm.host_id).update(domain_type=Host.DomainType.KVM)
+    console_vm.refresh_from_db()
+    with run_jobs():
+        missing = console_serial_request(caller=cloud.alice, vm=console_vm)
+    missing.refresh_from_db()
+    assert missing.status == AsyncJob.Status.FAILED and "nothing" in missing.result["errortext"]
+
+    lines = [f"line {n:03d} of the boot log" for n in range(20)]
+    (tmp_path / f"{console_vm.instance_name}.serial.log").write_text("\n".join(lines) + "\nlogin: ")
+    with run_jobs():
+        job = console_serial_request(caller=cloud.alice, vm=console_vm)
+    job.refresh_from_db()
+    text = job.result["text"]
+    assert job.status == AsyncJob.Status.SUCCEEDED and text.endswith("line 019 of the boot log\nlogin: ")
+    assert text.startswith("line ") and len(text.encode()) <= 64
+
+
+def test_reading_the_serial_console_needs_the_console_right(cloud, console_vm):
+    with pytest.raises(PermissionDenied):
+        console_serial_request(caller=cloud.bob, vm=console_vm)
+    with pytest.raises(Unsupported):  # the simulator writes no serial log
+        console_serial_request(caller=cloud.alice, vm=console_vm)
