@@ -243,7 +243,8 @@ def disk_offering_add(request: HttpRequest) -> HttpResponse:
     if done:
         messages.success(request, _("Created disk offering %(name)s.") % {"name": done.value.name})
         return redirect("ui:disk_offering_list")
-    return form_page(request, "ui/disk_offering_form.html", form, {"title": _("Add disk offering")})
+    return form_page(request, "ui/offering_form.html", form, {"title": _("Add disk offering"),
+                                                              "cancel": "ui:disk_offering_list"})
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -263,8 +264,9 @@ def disk_offering_edit(request: HttpRequest, offering_id: str) -> HttpResponse:
     if done:
         messages.success(request, _("Updated disk offering %(name)s.") % {"name": done.value.name})
         return redirect("ui:disk_offering_list")
-    return form_page(request, "ui/disk_offering_form.html", form, {
-        "title": _("Edit disk offering %(name)s") % {"name": offering.name}, "offering": offering})
+    return form_page(request, "ui/offering_form.html", form, {
+        "title": _("Edit disk offering %(name)s") % {"name": offering.name}, "cancel": "ui:disk_offering_list",
+        "offering": offering})
 
 
 @require_POST

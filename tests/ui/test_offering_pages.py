@@ -65,6 +65,9 @@ def test_edit_and_delete_an_offering(cloud, login):
 
 def test_disk_offering_pages(cloud, login):
     client = login(cloud.admin)
+    # The add and edit forms (one template with the compute offerings') go back to the disk offerings.
+    cancel = f'href="{reverse("ui:disk_offering_list")}"'
+    assert cancel in client.get(reverse("ui:disk_offering_add")).content.decode()
     response = client.post(reverse("ui:disk_offering_add"), {
         "name": "Data 5", "disk_size_gb": "5", "storage_type": "shared", "iops_read_rate": "300",
         "display_offering": "on"})
@@ -74,6 +77,7 @@ def test_disk_offering_pages(cloud, login):
     html = client.get(reverse("ui:disk_offering_list")).content.decode()
     assert "Data 5" in html and "300 read IOPS" in html
     edit = reverse("ui:disk_offering_edit", kwargs={"offering_id": disk.uuid})
+    assert cancel in client.get(edit).content.decode()
     assert client.post(edit, {"name": "Data five", "bytes_write_rate": "1048576"}).status_code == 302
     disk.refresh_from_db()
     assert (disk.name, disk.iops_read_rate, disk.bytes_write_rate, disk.display_offering) == (
