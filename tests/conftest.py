@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import pytest
 
 from accounts.models import Account, User
-from compute import services as compute_services
 from compute.models import ServiceOffering, VirtualMachine
 from compute.services_console import console_fields
 from infrastructure import hypervisor as hv
@@ -16,6 +15,7 @@ from infrastructure.models import Host, Zone
 from portal.celery import app as celery_app
 from storage.models import Template
 from tests import factories
+from tests.support.vms import running_vm
 
 
 @pytest.fixture(autouse=True)
@@ -80,10 +80,7 @@ def run_jobs(django_capture_on_commit_callbacks):
 def console_vm(cloud, run_jobs) -> VirtualMachine:
     """alice's running VM on the simulator, with a console recorded as the agent records one (the simulator's
     domains have no VNC port of their own): port 5901, password "pw"."""
-    with run_jobs():
-        vm, _job = compute_services.vm_deploy(caller=cloud.alice, zone=cloud.zone,
-                                              service_offering=cloud.offering, template=cloud.template, name="web1")
+    vm = running_vm(cloud, run_jobs, name="web1")
     VirtualMachine.objects.filter(pk=vm.pk).update(**console_fields(hv.VncEndpoint(port=5901, password="pw")))
     vm.refresh_from_db()
-    assert vm.state == "Running"
     return vm

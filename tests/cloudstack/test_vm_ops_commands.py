@@ -6,18 +6,15 @@ import base64
 
 import pytest
 
-from compute import services
 from compute.models import VirtualMachine
 from tests import factories
+from tests.support.vms import deploy_vm
 
 pytestmark = pytest.mark.django_db
 
 
 def _deploy(cloud, run_jobs, name="web1"):
-    with run_jobs():
-        vm, _job = services.vm_deploy(caller=cloud.alice, zone=cloud.zone, service_offering=cloud.offering,
-                                      template=cloud.template, name=name)
-    return vm
+    return deploy_vm(cloud, run_jobs, name=name)
 
 
 def test_update_virtual_machine(cloud, api_json, run_jobs):

@@ -8,6 +8,7 @@ from compute import services
 from compute.models import VMSnapshot
 from infrastructure import hypervisor as hv
 from tests.support.queries import assert_queries_constant
+from tests.support.vms import deploy_vm
 
 pytestmark = pytest.mark.django_db
 
@@ -17,11 +18,7 @@ FIELDS = {"id", "name", "displayname", "description", "state", "type", "current"
 
 
 def _deploy(cloud, run_jobs, name="web1"):
-    with run_jobs():
-        vm, _job = services.vm_deploy(caller=cloud.alice, zone=cloud.zone, service_offering=cloud.offering,
-                                      template=cloud.template, name=name)
-    vm.refresh_from_db()
-    return vm
+    return deploy_vm(cloud, run_jobs, name=name)
 
 
 def _job(api_json, jobid: str) -> dict:

@@ -9,13 +9,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from compute import metrics, services, tasks_metrics
+from compute import metrics, tasks_metrics
 from compute.models import VirtualMachine, VmMetric
 from compute.selectors_metrics import vm_metrics_latest, vm_metrics_series
 from infrastructure import hypervisor as hv
 from infrastructure.models import Host
 from portal.errors import InvalidParameter, NotFound, PermissionDenied
 from portal.models import ConfigurationValue
+from tests.support.vms import deploy_vm
 
 NOW = datetime(2025, 3, 4, 12, 0, 30, tzinfo=UTC)
 _names = itertools.count(1)
@@ -215,12 +216,7 @@ def test_latest_sample_of_a_page_in_one_query(cloud, django_assert_num_queries):
 
 # --- collection on the test driver --------------------------------------------------------------------
 
-def deploy(cloud, run_jobs, **kwargs) -> VirtualMachine:
-    with run_jobs():
-        vm, _job = services.vm_deploy(caller=cloud.alice, zone=cloud.zone, service_offering=cloud.offering,
-                                      template=cloud.template, **kwargs)
-    vm.refresh_from_db()
-    return vm
+deploy = deploy_vm
 
 
 @pytest.mark.django_db

@@ -22,6 +22,7 @@ from portal.errors import InsufficientCapacity, InvalidParameter, InvalidState, 
 from portal.models import AsyncJob, ConfigurationValue, Event
 from tests import factories
 from tests.cloudstack.conftest import api, api_json, keys  # noqa: F401 (registers the fixtures)
+from tests.support.vms import running_vm
 
 pytestmark = pytest.mark.django_db
 
@@ -44,12 +45,7 @@ def pool(cloud):
 
 
 def deploy(cloud, run_jobs, name: str = "web1") -> VirtualMachine:
-    with run_jobs():
-        vm, _job = services.vm_deploy(caller=cloud.alice, zone=cloud.zone, service_offering=cloud.offering,
-                                      template=cloud.template, name=name, host=None)
-    vm.refresh_from_db()
-    assert vm.state == "Running", vm.state
-    return vm
+    return running_vm(cloud, run_jobs, name=name, host=None)
 
 
 @pytest.fixture

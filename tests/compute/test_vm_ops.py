@@ -14,25 +14,16 @@ from infrastructure import hypervisor as hv
 from portal.errors import InvalidParameter, InvalidState, LimitExceeded, PermissionDenied
 from portal.models import AsyncJob
 from tests import factories
+from tests.support.vms import deploy_vm, stop_vm
 
 pytestmark = pytest.mark.django_db
 
 
-def deploy(cloud, run_jobs, **kwargs):
-    with run_jobs():
-        vm, _job = services.vm_deploy(caller=cloud.alice, zone=cloud.zone, service_offering=cloud.offering,
-                                      template=cloud.template, **kwargs)
-    vm.refresh_from_db()
-    return vm
+deploy = deploy_vm
 
 
 def stopped(cloud, run_jobs):
-    vm = deploy(cloud, run_jobs, name="web1")
-    with run_jobs():
-        services.vm_stop(caller=cloud.alice, vm=vm)
-    vm.refresh_from_db()
-    assert vm.state == "Stopped"
-    return vm
+    return stop_vm(cloud, run_jobs, deploy_vm(cloud, run_jobs, name="web1"))
 
 
 def _snapshot(vm: VirtualMachine) -> dict:

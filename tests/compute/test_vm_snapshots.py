@@ -21,25 +21,16 @@ from portal.models import AsyncJob, ConfigurationValue, Event
 from storage.models import Volume
 from tests import factories
 from tests.support.queries import assert_queries_constant
+from tests.support.vms import running_vm, stop_vm
 
 pytestmark = pytest.mark.django_db
 
 
 def deploy(cloud, run_jobs, name="web1") -> VirtualMachine:
-    with run_jobs():
-        vm, _job = services.vm_deploy(caller=cloud.alice, zone=cloud.zone, service_offering=cloud.offering,
-                                      template=cloud.template, name=name)
-    vm.refresh_from_db()
-    assert vm.state == "Running"
-    return vm
+    return running_vm(cloud, run_jobs, name=name)
 
 
-def stop(cloud, run_jobs, vm) -> VirtualMachine:
-    with run_jobs():
-        services.vm_stop(caller=cloud.alice, vm=vm)
-    vm.refresh_from_db()
-    assert vm.state == "Stopped"
-    return vm
+stop = stop_vm
 
 
 def take(cloud, run_jobs, vm, **kwargs) -> tuple[VMSnapshot, AsyncJob]:

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from compute import services
 from compute.models import SSHKeyPair, VirtualMachine
 from infrastructure import hypervisor as hv
 from portal.models import AsyncJob
 from tests import factories
 from tests.rest.helpers import VMS, assert_error
 from tests.support.queries import assert_queries_constant, ok
+from tests.support.vms import running_vm, stop_vm
 
 pytestmark = pytest.mark.django_db
 
@@ -22,20 +22,10 @@ NODE = ("<node><cpu><mhz>2000</mhz><active>8</active><nodes>1</nodes><sockets>1<
 
 
 def _deploy(cloud, run_jobs, name="web1") -> VirtualMachine:
-    with run_jobs():
-        vm, _job = services.vm_deploy(caller=cloud.alice, zone=cloud.zone, service_offering=cloud.offering,
-                                      template=cloud.template, name=name)
-    vm.refresh_from_db()
-    assert vm.state == "Running"
-    return vm
+    return running_vm(cloud, run_jobs, name=name)
 
 
-def _stop(cloud, run_jobs, vm) -> VirtualMachine:
-    with run_jobs():
-        services.vm_stop(caller=cloud.alice, vm=vm)
-    vm.refresh_from_db()
-    assert vm.state == "Stopped"
-    return vm
+_stop = stop_vm
 
 
 def _row(vm) -> dict:

@@ -9,6 +9,7 @@ from compute.models import VMSnapshot
 from portal.models import AsyncJob
 from tests.rest.helpers import assert_error
 from tests.support.queries import assert_queries_constant, ok
+from tests.support.vms import deploy_vm
 
 pytestmark = pytest.mark.django_db
 
@@ -16,11 +17,7 @@ SNAPSHOTS = "/api/v1/vm-snapshots/"
 
 
 def _deploy(cloud, run_jobs, name="web1"):
-    with run_jobs():
-        vm, _job = services.vm_deploy(caller=cloud.alice, zone=cloud.zone, service_offering=cloud.offering,
-                                      template=cloud.template, name=name)
-    vm.refresh_from_db()
-    return vm
+    return deploy_vm(cloud, run_jobs, name=name)
 
 
 def _take(client, run_jobs, vm, **body) -> dict:
