@@ -7,7 +7,6 @@ an API client's log is useless to anyone not logged in as its user, and it is si
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -26,11 +25,8 @@ def console_ws_path() -> str:
 
 
 def console_endpoint(request: HttpRequest, *, caller: User, vm: VirtualMachine) -> dict[str, Any]:
+    """A fresh ticket for the caller, as the console page's URL and as the WebSocket's parts."""
     token, expires = console_token_create(caller=caller, vm=vm)
-    return endpoint_fields(request, vm=vm, token=token, expires=expires)
-
-
-def endpoint_fields(request: HttpRequest, *, vm: VirtualMachine, token: str, expires: datetime) -> dict[str, Any]:
     page = reverse("compute:vm_console", args=[str(vm.uuid)])
     where = urlsplit(f"//{request.get_host()}")
     secure = request.is_secure()
